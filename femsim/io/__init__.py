@@ -1,0 +1,1 @@
+"""Output writers: atomic files, CSV series, run manifest, fields, restart snapshots."""

@@ -1,0 +1,92 @@
+"""MPI helpers: the communicator, rank-0 logging and "abort everybody" error handling.
+
+DOLFINx may come from the PyPI wheel (``dolfinx-solver-real``, which must be imported before
+dolfinx/petsc4py to set up its bundled libraries) or from conda-forge/Spack (no such module).
+:func:`import_dolfinx` handles both.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+import traceback
+from typing import Any
+
+_LOG = logging.getLogger("femsim")
+
+
+def import_dolfinx() -> Any:
+    """Import dolfinx, bootstrapping the PyPI wheel when it is the installed flavour."""
+    try:
+        importlib.import_module("dolfinx_solver")
+    except ImportError:  # conda-forge / Spack DOLFINx: nothing to bootstrap
+        pass
+    return importlib.import_module("dolfinx")
+
+
+def comm_world() -> Any:
+    """The world communicator (mpi4py), importing the DOLFINx stack first."""
+    import_dolfinx()
+    from mpi4py import MPI
+
+    return MPI.COMM_WORLD
+
+
+def world_rank_size() -> tuple[int, int]:
+    """(rank, size) without importing mpi4py when not running under an MPI launcher."""
+    for rank_var, size_var in (("PMI_RANK", "PMI_SIZE"), ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),
+                               ("PMIX_RANK", "PMIX_SIZE")):
+        if rank_var in os.environ:
+            return int(os.environ[rank_var]), int(os.environ.get(size_var, "1"))
+    return 0, 1
+
+
+def in_mpi_run() -> bool:
+    """True when launched by mpiexec with more than one rank."""
+    return world_rank_size()[1] > 1
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """Log to stderr on rank 0 only; other ranks log warnings and errors with their rank."""
+    rank, size = world_rank_size()
+    handler = logging.StreamHandler(sys.stderr)
+    if rank == 0:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+        handler.setLevel(level)
+    else:
+        handler.setFormatter(logging.Formatter(f"[rank {rank}] %(levelname)s %(message)s"))
+        handler.setLevel(logging.ERROR)
+    root = logging.getLogger("femsim")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def abort_all(exit_code: int = 1, message: str | None = None) -> None:
+    """Print ``message`` and abort every rank of COMM_WORLD (no hangs in a collective).
+
+    In a serial run this is just ``sys.exit``.
+    """
+    if message:
+        print(message, file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if in_mpi_run():
+        comm_world().Abort(exit_code)
+    raise SystemExit(exit_code)
+
+
+def install_excepthook() -> None:
+    """Make an uncaught exception on any rank abort all ranks (used by the CLI under mpiexec)."""
+    if not in_mpi_run():
+        return
+
+    def hook(exc_type, exc, tb):  # pragma: no cover - exercised by the MPI fault test
+        rank, _ = world_rank_size()
+        text = "".join(traceback.format_exception(exc_type, exc, tb))
+        print(f"[rank {rank}] uncaught exception, aborting all ranks:\n{text}", file=sys.stderr, flush=True)
+        comm_world().Abort(1)
+
+    sys.excepthook = hook
