@@ -1,0 +1,242 @@
+"""Case files: TOML → validated, typed :class:`Case`.
+
+A case has the sections ``[geometry] [mesh] [materials] [protocol] [solver] [mechanics] [output]``
+(plus an optional ``[case]`` with name/description). :func:`load_case` reports every problem at
+once, each naming the file and the dotted key, and raises :class:`~femsim.errors.InputError`.
+Relative paths resolve against the case file's folder. Units are in the key names (µm for
+geometry, SI otherwise); see ``femsim validate --describe`` for the full list with defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from femsim.errors import InputError
+from femsim.schema import load_section, resolve_paths, spec, to_dict
+
+
+@dataclasses.dataclass
+class CaseInfo:
+    name: str = spec("", doc="case name (default: case file stem)")
+    description: str = spec("", doc="free text")
+
+
+@dataclasses.dataclass
+class Geometry:
+    particle_table: Path | None = spec(None, path=True,
+                                       doc="particle table CSV (µm): id,x,y,z,radius (+ pass-through columns)")
+    box_um: list[float] = spec(default_factory=lambda: [20.0, 20.0, 40.0], length=3, gt=0, unit="µm",
+                               doc="cathode box (x, y, z = thickness); current collector at z = 0")
+    separator_thickness_um: float = spec(25.0, gt=0, unit="µm", doc="separator layer on top of the cathode")
+    min_gap_um: float = spec(0.3, ge=0, unit="µm", doc="spheres closer than this are shrunk to this gap")
+    wall_clearance_um: float = spec(0.3, ge=0, unit="µm",
+                                    doc="sphere surfaces within this of a box face are moved to clip or clear it by this")
+
+
+@dataclasses.dataclass
+class Mesh:
+    file: Path | None = spec(None, path=True, doc="use this existing .msh instead of meshing")
+    size_surface_um: float = spec(0.6, gt=0, unit="µm", doc="element size at particle surfaces")
+    size_max_um: float = spec(2.5, gt=0, unit="µm", doc="largest element size (matrix, separator)")
+    size_particle_core_um: float = spec(1.2, gt=0, unit="µm", doc="element size deep inside particles")
+    grading_distance_um: float = spec(2.0, gt=0, unit="µm", doc="distance over which sizes grow away from surfaces")
+    optimize: bool = spec(True, doc="run gmsh's Netgen optimiser")
+    threads: int = spec(1, ge=1, doc="gmsh threads (1 keeps meshing reproducible)")
+
+
+@dataclasses.dataclass
+class Materials:
+    cathode: str = spec("NMC622", choices=("NMC622",), doc="cathode active-material set")
+    electrolyte: str = spec("Nyman2008", choices=("Nyman2008", "Landesfeind2019"), doc="electrolyte set")
+    counter_electrode: str = spec("LiMetal_Xu2019", choices=("LiMetal_Xu2019",), doc="Li-metal set")
+    cathode_overrides: dict[str, float | str] = spec(default_factory=dict, doc="override cathode parameters by name")
+    electrolyte_overrides: dict[str, float | str] = spec(default_factory=dict, doc="override electrolyte parameters")
+    counter_electrode_overrides: dict[str, float | str] = spec(default_factory=dict, doc="override Li-metal parameters")
+    matrix_porosity: float = spec(0.5, gt=0, lt=1, doc="electrolyte fraction of the carbon-binder matrix")
+    matrix_bruggeman: float = spec(1.5, ge=0, doc="Bruggeman exponent of the matrix")
+    separator_porosity: float = spec(0.39, gt=0, lt=1, doc="separator porosity")
+    separator_bruggeman: float = spec(1.5, ge=0, doc="Bruggeman exponent of the separator")
+    carbon_binder_conductivity_S_m: float = spec(100.0, gt=0, unit="S/m", doc="intrinsic CB conductivity")
+    wetted_fraction: float = spec(1.0, gt=0, le=1, doc="reactive fraction f_w of the particle surface")
+
+
+@dataclasses.dataclass
+class Protocol:
+    mode: str = spec("charge", choices=("charge", "discharge"))
+    c_rate: float = spec(5.0, gt=0, unit="1/h", doc="current as a multiple of 1C")
+    areal_capacity_mAh_cm2: float | None = spec(None, gt=0, unit="mAh/cm²",
+                                                doc="nominal capacity (default: loading × specific capacity)")
+    active_loading_mg_cm2: float = spec(8.0, gt=0, unit="mg/cm²")
+    specific_capacity_mAh_g: float = spec(180.0, gt=0, unit="mAh/g")
+    initial_stoichiometry: float = spec(0.917, gt=0, lt=1, doc="x0 = c_s/c_max at t = 0")
+    voltage_cutoff_V: float = spec(4.3, gt=0, unit="V", doc="upper cut-off on charge, lower on discharge")
+    end_time_s: float | None = spec(None, gt=0, unit="s", doc="stop here (default 1.25 × 3600 / c_rate)")
+    rest_s: float = spec(0.0, ge=0, unit="s", doc="rest at zero current after the cut-off or end time")
+    temperature_K: float = spec(298.15, gt=0, unit="K")
+    initial_electrolyte_concentration_mol_m3: float = spec(1000.0, gt=0, unit="mol/m³")
+
+    @property
+    def capacity_mAh_cm2(self) -> float:
+        if self.areal_capacity_mAh_cm2 is not None:
+            return self.areal_capacity_mAh_cm2
+        return self.active_loading_mg_cm2 * 1e-3 * self.specific_capacity_mAh_g
+
+    @property
+    def current_density_A_m2(self) -> float:
+        """Magnitude of the applied current density (A/m²): C-rate × areal capacity / 1 h."""
+        return self.c_rate * self.capacity_mAh_cm2 * 10.0  # mAh/cm² → A h/m² is ×10
+
+    @property
+    def t_end_s(self) -> float:
+        return self.end_time_s if self.end_time_s is not None else 1.25 * 3600.0 / self.c_rate
+
+
+@dataclasses.dataclass
+class Solver:
+    preset: str = spec("auto", choices=("auto", "direct", "iterative"),
+                       doc="linear solver: MUMPS, GMRES + fieldsplit/GAMG, or by size")
+    time_scheme: str = spec("backward_euler", choices=("backward_euler",))
+    dt_initial_s: float = spec(0.1, gt=0, unit="s")
+    dt_min_s: float = spec(1e-5, gt=0, unit="s")
+    dt_max_s: float = spec(10.0, gt=0, unit="s")
+    dt_growth: float = spec(1.5, gt=1, doc="step growth factor after an easy step")
+    dt_cut: float = spec(0.5, gt=0, lt=1, doc="step factor after a failed step")
+    easy_newton_iterations: int = spec(4, ge=1, doc="grow the step when Newton needs at most this many")
+    max_newton_iterations: int = spec(15, ge=1)
+    newton_rtol: float = spec(1e-9, gt=0)
+    newton_atol: float = spec(1e-10, gt=0)
+    max_voltage_change_V: float = spec(0.02, gt=0, unit="V", doc="cut the step if the voltage changes more")
+    cutoff_tolerance_V: float = spec(1e-3, gt=0, unit="V", doc="locate the cut-off crossing to this")
+    interface_quadrature_degree: int = spec(4, ge=1)
+    petsc_options: dict[str, str | float | int | bool] = spec(default_factory=dict,
+                                                             doc="extra PETSc options (override presets)")
+
+
+@dataclasses.dataclass
+class Mechanics:
+    enabled: bool = spec(True, doc="solve diffusion-induced stress")
+    setting: str = spec("M1", choices=("M1", "M2"),
+                        doc="M1: traction-free particles; M2: particles bonded to an elastic matrix")
+    every_n_steps: int = spec(1, ge=1, doc="solve mechanics every k-th accepted step (and at output times)")
+    strain_model: str = spec("linear", choices=("linear", "table"),
+                             doc="chemical strain Ω(c−c_ref)/3, or from the NMC622 ΔV/V table")
+    matrix_youngs_modulus_Pa: float = spec(1e9, gt=0, unit="Pa")
+    matrix_poisson_ratio: float = spec(0.3, gt=-1, lt=0.5)
+    stress_enhanced_diffusion: bool = spec(False, doc="two-way coupling through ∇σ_h in the Li flux")
+    probe_separator_um: list[float] | None = spec(None, length=3, unit="µm", doc="P_s (default: automatic)")
+    probe_collector_um: list[float] | None = spec(None, length=3, unit="µm", doc="P_cc (default: automatic)")
+
+
+@dataclasses.dataclass
+class Output:
+    folder: Path | None = spec(None, path=True, doc="results folder (default results/<case stem>)")
+    times_s: list[float] = spec(default_factory=lambda: [150.0], ge=0, unit="s",
+                                doc="output times, hit exactly (fields, particles.csv)")
+    fields: bool = spec(True, doc="write ParaView fields at output times")
+    final_output: bool = spec(True, doc="also write fields/particles at the end of the run")
+    snapshot_every_steps: int = spec(0, ge=0, doc="restart snapshot every N steps (0: off)")
+    snapshot_every_minutes: float = spec(0.0, ge=0, unit="min", doc="restart snapshot every N minutes (0: off)")
+    progress: bool = spec(True, doc="progress bar on a terminal")
+
+
+@dataclasses.dataclass
+class Case:
+    case: CaseInfo = spec(default_factory=CaseInfo)
+    geometry: Geometry = spec(default_factory=Geometry)
+    mesh: Mesh = spec(default_factory=Mesh)
+    materials: Materials = spec(default_factory=Materials)
+    protocol: Protocol = spec(default_factory=Protocol)
+    solver: Solver = spec(default_factory=Solver)
+    mechanics: Mechanics = spec(default_factory=Mechanics)
+    output: Output = spec(default_factory=Output)
+    #: the file it was read from (not a TOML key)
+    source: Path | None = dataclasses.field(default=None, metadata={})
+
+    @property
+    def name(self) -> str:
+        if self.case.name:
+            return self.case.name
+        return self.source.stem if self.source else "case"
+
+    def results_dir(self) -> Path:
+        """The output folder: ``output.folder`` or ``results/<case file stem>`` (cwd-relative)."""
+        if self.output.folder is not None:
+            return Path(self.output.folder)
+        return Path("results") / (self.source.stem if self.source else self.name)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = to_dict(self)
+        data.pop("source", None)
+        return data
+
+
+def _cross_checks(case: Case) -> list[str]:
+    """Checks that involve several keys or the material sets."""
+    from femsim.parameters import build_material_sets
+
+    problems: list[str] = []
+    if case.solver.dt_min_s > case.solver.dt_max_s:
+        problems.append(f"solver.dt_min_s: must be <= solver.dt_max_s ({case.solver.dt_max_s:g}), "
+                        f"got {case.solver.dt_min_s:g}")
+    if case.mesh.size_surface_um > case.mesh.size_max_um:
+        problems.append(f"mesh.size_surface_um: must be <= mesh.size_max_um ({case.mesh.size_max_um:g}), "
+                        f"got {case.mesh.size_surface_um:g}")
+    if case.geometry.particle_table is None and case.mesh.file is None:
+        problems.append("geometry.particle_table: required (or give mesh.file)")
+    elif case.mesh.file is None and not Path(case.geometry.particle_table).is_file():
+        problems.append(f"geometry.particle_table: file not found: {case.geometry.particle_table}")
+    if case.mesh.file is not None and not Path(case.mesh.file).is_file():
+        problems.append(f"mesh.file: file not found: {case.mesh.file}")
+    try:
+        sets = build_material_sets(case.materials)
+    except InputError as exc:
+        return problems + [exc.message] + exc.problems
+    u0 = float(sets.cathode.open_circuit_potential(case.protocol.initial_stoichiometry))
+    cut = case.protocol.voltage_cutoff_V
+    if case.protocol.mode == "charge" and cut <= u0:
+        problems.append(f"protocol.voltage_cutoff_V: must be above the initial voltage U(x0) = {u0:.4f} V "
+                        f"on charge, got {cut:g}")
+    if case.protocol.mode == "discharge" and cut >= u0:
+        problems.append(f"protocol.voltage_cutoff_V: must be below the initial voltage U(x0) = {u0:.4f} V "
+                        f"on discharge, got {cut:g}")
+    return problems
+
+
+def parse_case(data: dict[str, Any], source: Path | None = None) -> Case:
+    """Validate a case given as a dict (already parsed TOML). Raises InputError with all problems."""
+    problems: list[str] = []
+    if "source" in data:
+        problems.append("source: unknown key")
+        data = {k: v for k, v in data.items() if k != "source"}
+    case = load_section(Case, data, "", problems)
+    file = str(source) if source else None
+    if case is None:
+        raise InputError(problems[0] if problems else "invalid case", file=file, problems=problems[1:])
+    case.source = Path(source).resolve() if source else None
+    resolve_paths(case, case.source.parent if case.source else Path.cwd())
+    problems += [p for p in _cross_checks(case) if p.split(":")[0] not in {q.split(":")[0] for q in problems}]
+    if problems:
+        raise InputError(problems[0], file=file, problems=problems[1:])
+    return case
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file; syntax errors and missing files become one-line InputErrors."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file not found", file=str(path))
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"TOML syntax error: {exc}", file=str(path)) from None
+    except UnicodeDecodeError:
+        raise InputError("not a UTF-8 text file", file=str(path)) from None
+
+
+def load_case(path: str | Path) -> Case:
+    """Read and validate a case file."""
+    return parse_case(read_toml(path), Path(path))

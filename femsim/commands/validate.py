@@ -1,0 +1,32 @@
+"""``femsim validate CASE``: check a case file and report every problem at once."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "check a case file; every problem is reported with its file and dotted key"
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("case", nargs="?", help="case TOML file")
+    parser.add_argument("--describe", action="store_true", help="list every key with unit and default")
+
+
+def run(args: argparse.Namespace) -> int:
+    from femsim.case import Case, load_case
+    from femsim.errors import InputError
+    from femsim.schema import describe
+
+    if args.describe:
+        for key, unit, default, doc in describe(Case):
+            if key == "source":
+                continue
+            unit_txt = f" [{unit}]" if unit else ""
+            print(f"{key}{unit_txt} = {default!r}  # {doc}")
+        return 0
+    if not args.case:
+        raise InputError("validate: give a case file (or --describe)")
+    case = load_case(args.case)
+    print(f"{args.case}: ok ({case.name}: {case.protocol.mode} at {case.protocol.c_rate:g}C, "
+          f"{case.protocol.current_density_A_m2:.2f} A/m², results in {case.results_dir()})")
+    return 0

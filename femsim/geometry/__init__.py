@@ -1,0 +1,1 @@
+"""Geometry: particle tables, packing generator, gmsh RVE builder, mesh quality and loading."""

@@ -1,0 +1,88 @@
+"""Shared machinery of the named parameter sets.
+
+A parameter set is a frozen dataclass: each numeric field is one parameter in SI units (the unit is
+in the field's metadata and docstring) and carries its source in ``metadata['source']``.
+Functions of state (OCP, conductivity, ...) are methods that work on numbers, numpy arrays and UFL
+expressions alike (:func:`math_for`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from typing import Any
+
+import numpy as np
+
+FARADAY = 96485.33212  # C/mol
+GAS_CONSTANT = 8.314462618  # J/(mol K)
+
+
+def param(value: Any, unit: str, source: str, doc: str = "") -> Any:
+    """A parameter field with its unit and citation."""
+    return dataclasses.field(default=value, metadata={"unit": unit, "source": source, "doc": doc})
+
+
+class _UflMath:
+    def __getattr__(self, name: str) -> Any:
+        import ufl
+
+        return {"max": ufl.max_value, "min": ufl.min_value}.get(name) or getattr(ufl, name)
+
+
+class _NumpyMath:
+    def __getattr__(self, name: str) -> Any:
+        return {"max": np.maximum, "min": np.minimum}.get(name) or getattr(np, name)
+
+
+_UFL, _NP = _UflMath(), _NumpyMath()
+
+
+def math_for(*values: Any) -> Any:
+    """numpy-like math module for numbers/arrays, UFL's for UFL expressions."""
+    for v in values:
+        if type(v).__module__.startswith("ufl") or hasattr(v, "ufl_shape"):
+            return _UFL
+    return _NP
+
+
+class ParameterSet:
+    """Mixin for parameter dataclasses: overrides by name, tables of values with sources."""
+
+    def with_overrides(self, overrides: dict[str, Any], key_prefix: str) -> Any:
+        from femsim.errors import InputError
+
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        problems, changes = [], {}
+        for name, value in overrides.items():
+            key = f"{key_prefix}.{name}"
+            if name not in fields or name == "name":
+                close = difflib.get_close_matches(name, list(fields), n=1, cutoff=0.6)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                problems.append(f"{key}: unknown parameter of {self.name}{hint}")
+                continue
+            default = fields[name].default
+            if isinstance(default, float) and (isinstance(value, bool) or not isinstance(value, int | float)):
+                problems.append(f"{key}: must be a number, got {value!r}")
+                continue
+            if isinstance(default, str) and not isinstance(value, str):
+                problems.append(f"{key}: must be a string, got {value!r}")
+                continue
+            choices = fields[name].metadata.get("choices")
+            if choices and value not in choices:
+                problems.append(f"{key}: must be one of {', '.join(map(repr, choices))}, got {value!r}")
+                continue
+            if isinstance(default, float):
+                value = float(value)
+                if fields[name].metadata.get("positive", True) and not value > 0:
+                    problems.append(f"{key}: must be > 0, got {value:g}")
+                    continue
+            changes[name] = value
+        if problems:
+            raise InputError(problems[0], problems=problems[1:])
+        return dataclasses.replace(self, **changes)
+
+    def table(self) -> list[tuple[str, Any, str, str]]:
+        """(name, value, unit, source) rows."""
+        return [(f.name, getattr(self, f.name), f.metadata.get("unit", ""), f.metadata.get("source", ""))
+                for f in dataclasses.fields(self) if f.name != "name"]
