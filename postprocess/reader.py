@@ -68,7 +68,27 @@ def read_csv_table(path: str | Path, required: tuple[str, ...] = ()) -> Table:
             table[name] = np.array([float(c) if c else np.nan for c in cells], dtype=float)
         except ValueError:
             table[name] = np.array(cells, dtype=object)
+    for name in required:
+        if name not in _TEXT_COLUMNS and table[name].dtype == object:
+            bad = next(c for c in table[name] if c and not _is_float(c))
+            raise InputError(f"column {name} is not numeric (e.g. {bad!r})", file=path)
     return table
+
+
+_TEXT_COLUMNS = ("probe", "damage_class")
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python scalar (CSV/JSON writers format those exactly)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def select_rows(table: Table, mask: np.ndarray) -> Table:

@@ -1,0 +1,43 @@
+"""``femsim report DIR [DIR2 ...]``: figures and an HTML report from results folders.
+
+Writes ``DIR/report/index.html`` (or ``--out``) with the paper's Fig. 5 panels, depth profiles,
+a 3D view of peak stresses and, given measured fracture data, the stress-versus-fracture
+comparison. Several folders: their time series are overlaid in the first folder's report.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from femsim.errors import InputError
+
+HELP = "figures and an HTML report from results folders (and comparison with measured fracture)"
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dirs", nargs="+", type=Path, metavar="DIR",
+                        help="results folder(s); with several, their time series are overlaid")
+    parser.add_argument("--time", type=float, default=150.0, metavar="SECONDS",
+                        help="time of the field sections and state-of-charge profile (s, default 150)")
+    parser.add_argument("--measured-profile", type=Path, metavar="CSV",
+                        help="measured fracture depth profile (the CSV `femsim segment` writes)")
+    parser.add_argument("--measured-particles", type=Path, metavar="CSV",
+                        help="per-particle measured damage classes (columns id, damage_class)")
+    parser.add_argument("--out", type=Path, metavar="OUTDIR", help="output folder (default DIR/report)")
+
+
+def run(args: argparse.Namespace) -> int:
+    for path in (args.measured_profile, args.measured_particles):
+        if path is not None and not path.is_file():
+            raise InputError("file not found", file=path)
+    for d in args.dirs:
+        if not d.is_dir():
+            raise InputError("results folder not found", file=d)
+    from postprocess import build_report
+
+    index = build_report(args.dirs[0], out_dir=args.out, time_s=args.time,
+                         measured_profile=args.measured_profile, measured_particles=args.measured_particles,
+                         compare_with=args.dirs[1:])
+    print(f"report: {index}")
+    return 0
