@@ -108,6 +108,8 @@ def read_measured_profile(path: str | Path) -> Table:
         fr = [table[f"fraction_{c}"][i] for c in CLASSES]
         if not hi > lo:
             raise InputError(f"row {i + 2}: depth_max_um {hi} is not above depth_min_um {lo}", file=path)
+        if all(np.isnan(fr)) and not table["n_particles"][i] > 0:
+            continue  # an empty window (femsim segment writes NaN fractions there)
         if any(not (0 <= x <= 1) for x in fr) or abs(sum(fr) - 1) > 0.02:
             raise InputError(f"row {i + 2}: fractions {fr} must lie in [0, 1] and sum to 1", file=path)
     return table
@@ -165,7 +167,10 @@ def profile_fractions(profile: Table) -> dict[str, float]:
     w = np.nan_to_num(profile["n_particles"], nan=0.0)
     if w.sum() <= 0:
         w = np.ones_like(w)
-    return {c: float(np.sum(w * profile[f"fraction_{c}"]) / w.sum()) for c in CLASSES}
+    w = np.where(np.isfinite(profile["fraction_least"]), w, 0.0)
+    if w.sum() <= 0:
+        raise InputError("measured depth profile has no particles")
+    return {c: float(np.sum(w * np.nan_to_num(profile[f"fraction_{c}"])) / w.sum()) for c in CLASSES}
 
 
 def compare_profile(summary: Table, profile: Table, fractions: Mapping[str, float] | None = None) -> dict[str, Any]:

@@ -10,6 +10,7 @@ off-screen rendering) is skipped with a warning shown in the report.
 from __future__ import annotations
 
 import html
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -78,6 +79,11 @@ _KEY_ROWS = (
     ("wall_time_s", "wall time", 1.0, "s", "{:.1f}"),
     ("mechanics_wall_time_s", "of which mechanics", 1.0, "s", "{:.1f}"),
 )
+
+
+#: report order of the figures (paper's Fig. 5 panels first)
+_FIGURE_ORDER = ("fig5b_concentration", "fig5c_potentials", "fig5d_particle_sections", "fig5e_probes",
+                 "fig_depth_profiles", "fig_peak_stress_3d", "fig_fracture_profile", "compare_runs")
 
 
 def _fmt_key(numbers: dict[str, Any], key: str, scale: float, fmt: str) -> str:
@@ -196,7 +202,8 @@ def make_report(results_dir: str | Path, out_dir: str | Path | None = None, time
                                            **numbers, "runs": dict(runs_numbers) if runs_numbers else None,
                                            "warnings": warnings})
     tables["key numbers (JSON)"] = out / "key_numbers.json"
-    figures = [f for f in figs if f is not None]
+    figures = sorted((f for f in figs if f is not None), key=lambda f: _FIGURE_ORDER.index(f.name)
+                     if f.name in _FIGURE_ORDER else len(_FIGURE_ORDER))
     index = out / "index.html"
     write_text(index, _html(res, out, numbers, figures, tables, warnings, fracture_html, runs_numbers, t_read, time_s))
     log.info("report written: %s (%d figures, %d warnings)", index, len(figures), len(warnings))
@@ -280,14 +287,21 @@ def _html(res: ResultsFolder, out: Path, numbers: dict[str, Any], figures: list[
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>" for k, v in info if v not in (None, ""))
     keyrows = "".join(f"<tr><th>{esc(lab)}</th><td>{_fmt_key(numbers, k, sc, fmt)}</td><td>{esc(u)}</td></tr>"
                       for k, lab, sc, u, fmt in _KEY_ROWS)
-    figs = "".join(f"<figure id='{esc(f.name)}'><img src='{rel(f.path)}' alt='{esc(f.name)}'>"
-                   f"<figcaption>{esc(f.caption)}</figcaption></figure>" for f in figures)
+    def fig_html(fs: list[FigureResult]) -> str:
+        return "".join(f"<figure id='{esc(f.name)}'><img src='{rel(f.path)}' alt='{esc(f.name)}'>"
+                       f"<figcaption>{esc(f.caption)}</figcaption></figure>" for f in fs)
+
+    special = ("fig_fracture_profile", "compare_runs")
+    figs = fig_html([f for f in figures if f.name not in special])
+    fracture_html += fig_html([f for f in figures if f.name == "fig_fracture_profile"])
     comp = ""
     if runs_numbers:
-        head = "".join(f"<th>{esc(n)}</th>" for n, _ in runs_numbers)
+        labels = figures_timeseries._unique_labels([n for n, _ in runs_numbers])
+        head = "".join(f"<th>{esc(n)}</th>" for n in labels)
         body = "".join(f"<tr><th>{esc(lab)} ({esc(u)})</th>" + "".join(f"<td>{_fmt_key(v, k, sc, fmt)}</td>"
                        for _, v in runs_numbers) + "</tr>" for k, lab, sc, u, fmt in _KEY_ROWS[:8])
-        comp = f"<h2>Comparison of runs</h2><table class='num'><tr><th></th>{head}</tr>{body}</table>"
+        comp = (f"<h2>Comparison of runs</h2><table class='num'><tr><th></th>{head}</tr>{body}</table>"
+                + fig_html([f for f in figures if f.name == "compare_runs"]))
     data_files = [res.path / n for n in ("run.json", "timeseries.csv", "particles.csv", "probes.csv")]
     data_files += sorted((res.path / "fields").glob("*.pvd")) if (res.path / "fields").is_dir() else []
     links = "".join(f"<li><a href='{rel(p)}'>{esc(p.name)}</a></li>" for p in data_files if p.exists())
@@ -310,6 +324,7 @@ ul.warn li {{ color: #a15c00; }}
 <h1>femsim report: {esc(res.name)}</h1>
 <p>{esc(str(desc))}</p>
 <h2>Case</h2><table>{rows}</table>
+<details><summary>resolved case</summary><pre>{esc(json.dumps(case, indent=2, default=str))}</pre></details>
 <h2>Key numbers</h2><table class="num">{keyrows}</table>
 {warn}
 <h2>Figures</h2>{figs}

@@ -78,3 +78,18 @@ def test_compare_profile_windows() -> None:
     assert cmp["spearman_peak_sigma"]["rho"] == pytest.approx(1.0)
     assert cmp["class_fractions_used"] == pytest.approx({"least": 0.375, "mild": 0.325, "severe": 0.3})
     assert cmp["windows"][0]["simulated_fraction_severe"] == 1.0
+
+
+def test_measured_profile_with_empty_window(tmp_path) -> None:
+    from postprocess.fracture import read_measured_profile
+
+    path = tmp_path / "profile.csv"
+    path.write_text("depth_min_um,depth_max_um,n_particles,fraction_least,fraction_mild,fraction_severe\n"
+                    "0.0,10.0,4,0.25,0.25,0.5\n10.0,20.0,0,nan,nan,nan\n20.0,30.0,4,0.5,0.5,0.0\n")
+    profile = read_measured_profile(path)
+    depth = np.array([2.0, 4, 6, 8, 22, 24, 26, 28])
+    cmp = compare_profile(_summary(400e6 - 8e6 * depth, depth), profile)
+    assert cmp["class_fractions_used"] == pytest.approx({"least": 0.375, "mild": 0.375, "severe": 0.25})
+    assert np.isnan(cmp["windows"][1]["measured_damage_index"])
+    assert cmp["windows"][1]["simulated_n_particles"] == 0
+    assert np.isnan(cmp["spearman_peak_sigma"]["rho"])  # only two finite windows
