@@ -95,8 +95,9 @@ def _render_views(surface: Any, scalars: np.ndarray, cmap: str, clim: tuple[floa
         pl = pv.Plotter(off_screen=True, window_size=(900, 900))
         try:
             pl.set_background("white")
+            # mostly ambient light: colours stay close to the colour bar, shading still shows shape
             pl.add_mesh(surface, scalars=scalars, cmap=cmap, clim=clim, show_scalar_bar=False,
-                        smooth_shading=True)
+                        smooth_shading=True, ambient=0.45, diffuse=0.55, specular=0.0)
             if bounds_box is not None:
                 pl.add_mesh(bounds_box.outline(), color="black", line_width=1.5)
             for view in views:

@@ -250,6 +250,10 @@ def read_field(path: Path, time_s: float | None = None) -> tuple[Any, float | No
     grid = _as_grid(data)
     if grid is None or grid.n_points == 0:
         raise InputError("field file holds no mesh at the selected time", file=path)
+    if "vtkGhostType" in grid.cell_data:  # parallel pieces: keep each cell once
+        owned = np.flatnonzero(np.asarray(grid.cell_data["vtkGhostType"]) == 0)
+        if 0 < owned.size < grid.n_cells:
+            grid = grid.extract_cells(owned)
     return grid, t_read
 
 
