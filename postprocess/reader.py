@@ -144,6 +144,12 @@ class ResultsFolder:
             probes = read_csv_table(path / "probes.csv", required=PROBES_COLUMNS)
         else:
             warnings.append("probes.csv not found: probe histories skipped")
+        if particles is not None and particles["time_s"].size == 0:
+            particles = None
+            warnings.append("particles.csv has no rows yet: per-particle figures skipped")
+        if probes is not None and probes["time_s"].size == 0:
+            probes = None
+            warnings.append("probes.csv has no rows yet: probe histories skipped")
         return cls(path, run, timeseries, particles, probes, warnings)
 
     # ------------------------------------------------------------------ metadata

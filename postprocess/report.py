@@ -56,7 +56,7 @@ def key_numbers(res: ResultsFolder) -> dict[str, Any]:
         "soc_end": s.get("soc_end", float(ts["soc_mean"][-1]) if t.size else None),
         "soc_separator_150s": s.get("soc_separator_150s"), "soc_collector_150s": s.get("soc_collector_150s"),
         **peaks, "peak_sigma_eq_Pa": s.get("peak_sigma_eq_Pa"),
-        "n_steps": s.get("n_steps", int(t.size - 1)), "n_dofs": s.get("n_dofs"),
+        "n_steps": s.get("n_steps", max(int(t.size) - 1, 0)), "n_dofs": s.get("n_dofs"),
         "wall_time_s": wall, "mechanics_wall_time_s": s.get("mechanics_wall_time_s"),
     }
 

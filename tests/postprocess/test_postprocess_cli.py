@@ -73,3 +73,17 @@ def test_import_needs_no_solver() -> None:
             "bad = [m for m in sys.modules if m.split('.')[0] in ('dolfinx', 'ufl', 'petsc4py', 'mpi4py', 'gmsh')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_report_of_a_run_that_just_started(tmp_path: Path) -> None:
+    from postprocess.reader import PARTICLES_COLUMNS, PROBES_COLUMNS, TIMESERIES_COLUMNS
+    from postprocess.report import make_report
+
+    folder = tmp_path / "running"
+    folder.mkdir()
+    (folder / "run.json").write_text('{"status": "running", "summary": null}')
+    for name, cols in (("timeseries", TIMESERIES_COLUMNS), ("particles", PARTICLES_COLUMNS), ("probes", PROBES_COLUMNS)):
+        (folder / f"{name}.csv").write_text(",".join(cols) + "\n")
+    rep = make_report(folder)
+    assert rep.index.exists() and "running" in rep.index.read_text(encoding="utf-8")
+    assert any("no rows yet" in w for w in rep.warnings)
