@@ -8,7 +8,8 @@ Stages and defaults (every one configurable through :class:`SegmentConfig` / ``f
    the overlays, or (``edge_use="cut"``) removed from the mask before the distance transform;
 4. particle/background separation: Otsu (``multiotsu``: brightest of 3 classes; binary input as is);
 5. envelopes: closing (radius 2) + hole filling; distance-transform watershed splits touching
-   particles (a seed inside the inscribed sphere of a higher one is merged, ``merge_factor`` 1.0);
+   particles (a seed inside the inscribed sphere of a higher one, ``merge_factor`` 1.0, or joined
+   to it through a neck wider than ``saddle_ratio`` 0.75 of its height is merged);
 6. per-particle envelopes with cracks (closing radius 3 + hole filling) and crack voids; the crack
    fraction unmixes interior grey levels between particle and void grey (``crack_estimator="unmix"``,
    robust to blur; see :func:`femsim.segmentation.measure.crack_fraction_unmixed`) or counts the
@@ -48,6 +49,7 @@ class SegmentConfig:
     close_radius: int = 2
     envelope_radius: int = 3
     merge_factor: float = 1.0
+    saddle_ratio: float = 0.75
     min_seed_radius: float = 2.0
     smooth_sigma: float = 0.5
     min_voxels: int = 27
@@ -161,7 +163,8 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
     filled = segment.fill_particles(solid, cfg.close_radius)
     lap("fill")
     cut = edge_map & ~segment.fill_particles(solid, 0) if (edge_map is not None and cfg.edge_use == "cut") else None
-    labels = segment.watershed_split(filled, cfg.merge_factor, cfg.min_seed_radius, cfg.smooth_sigma, cut)
+    labels = segment.watershed_split(filled, cfg.merge_factor, cfg.min_seed_radius, cfg.smooth_sigma, cut,
+                                     cfg.saddle_ratio)
     lap("watershed")
     env = segment.particle_envelopes(labels, solid, cfg.envelope_radius, cfg.min_voxels)
     del labels, filled

@@ -6,8 +6,9 @@ Steps (2D and 3D alike):
    cracks filled (a small closing, default radius 2 voxels, also seals crack mouths).
 2. Watershed markers: maxima of the (slightly smoothed) Euclidean distance transform of
    ``filled``; a maximum lying inside the inscribed sphere of a higher one (distance below
-   ``merge_factor`` × the higher one's distance value) is dropped, as are maxima below
-   ``min_radius_vox``. The watershed of −distance restricted to ``filled`` gives the labels.
+   ``merge_factor`` × the higher one's distance value) or joined to it through a wide neck (saddle
+   of the distance map ≥ ``saddle_ratio`` × its height) is dropped, as are maxima below
+   ``min_radius_vox`` (see :func:`find_markers`). The watershed of −distance restricted to ``filled`` gives the labels.
 3. Per particle: ``envelope = fill_holes(closing(solid ∩ label, r_envelope))`` (default radius 3
    voxels, so open cracks reaching the surface are counted) restricted to the label and to
    still-unclaimed background voxels; crack/void voxels are ``envelope ∖ solid``. The label image returned is the union of the envelopes.
@@ -43,8 +44,25 @@ def fill_particles(solid: np.ndarray, close_radius: int = 1) -> np.ndarray:
     return ndimage.binary_fill_holes(mask)
 
 
-def find_markers(distance: np.ndarray, merge_factor: float = 1.0, min_radius_vox: float = 2.0) -> np.ndarray:
-    """Label image of watershed seeds from a distance map (see module doc, step 2)."""
+def _line_min(distance: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    """Smallest (linearly interpolated) distance value on the segment a–b (voxel coordinates)."""
+    from scipy import ndimage
+
+    steps = max(2, int(np.ceil(2 * np.linalg.norm(b - a))) + 1)
+    pts = a[:, None] + (b - a)[:, None] * np.linspace(0.0, 1.0, steps)[None, :]
+    return float(ndimage.map_coordinates(distance, pts, order=1, mode="nearest").min())
+
+
+def find_markers(distance: np.ndarray, merge_factor: float = 1.0, min_radius_vox: float = 2.0,
+                 saddle_ratio: float = 0.75) -> np.ndarray:
+    """Label image of watershed seeds from a distance map (see module doc, step 2).
+
+    Maxima (plateaus of the 3×3×3 maximum filter) are visited from the highest down; a maximum
+    of height h is dropped when it lies within ``merge_factor`` × H of a kept maximum of height H
+    (inside its inscribed sphere), or when the distance map never falls below
+    ``saddle_ratio`` × h on the straight line to a kept maximum closer than h + H (the two
+    inscribed spheres overlap through a wide neck: one particle, not two touching ones).
+    """
     from scipy import ndimage
     from scipy.spatial import cKDTree
 
@@ -54,37 +72,48 @@ def find_markers(distance: np.ndarray, merge_factor: float = 1.0, min_radius_vox
     markers = np.zeros(distance.shape, dtype=np.int32)
     if n == 0:
         return markers
-    idx = np.arange(1, n + 1)
-    centres = np.asarray(ndimage.center_of_mass(peaks, plateau, idx)).reshape(n, distance.ndim)
-    heights = np.asarray(ndimage.maximum(distance, plateau, idx))
+    flat_idx = np.flatnonzero(plateau)
+    labs = plateau.ravel()[flat_idx]
+    coords = np.column_stack(np.unravel_index(flat_idx, distance.shape)).astype(float)
+    counts = np.bincount(labs, minlength=n + 1)[1:]
+    centres = np.column_stack([np.bincount(labs, weights=coords[:, k], minlength=n + 1)[1:] / counts
+                               for k in range(distance.ndim)])
+    heights = np.zeros(n + 1)
+    np.maximum.at(heights, labs, distance.ravel()[flat_idx])
+    heights = heights[1:]
+    # seed voxel of each plateau: its voxel nearest the plateau's centre of mass
+    d2 = np.sum((coords - centres[labs - 1]) ** 2, axis=1)
+    order_v = np.lexsort((d2, labs))
+    first = order_v[np.searchsorted(labs[order_v], np.arange(1, n + 1))]
+    seed_flat = flat_idx[first]
     order = np.argsort(-heights, kind="stable")
     tree = cKDTree(centres)
-    kept = np.zeros(n, dtype=bool)
-    removed = np.zeros(n, dtype=bool)
+    kept: list[int] = []
+    is_kept = np.zeros(n, dtype=bool)
+    hmax = float(heights.max())
     for i in order:
-        if removed[i]:
-            continue
-        kept[i] = True
-        for j in tree.query_ball_point(centres[i], merge_factor * heights[i]):
-            if j != i and not kept[j]:
-                removed[j] = True
-    keep_ids = idx[kept]
-    lut = np.zeros(n + 1, dtype=np.int32)
-    lut[keep_ids] = np.arange(1, keep_ids.size + 1, dtype=np.int32)
-    # one voxel per kept plateau: the voxel of the plateau nearest its centre of mass
-    pos = np.round(centres[kept]).astype(int)
-    for lab, p in zip(range(1, keep_ids.size + 1), pos):
-        p = tuple(np.clip(p, 0, np.array(distance.shape) - 1))
-        if plateau[p] == keep_ids[lab - 1]:
-            markers[p] = lab
-        else:
-            markers[(plateau == keep_ids[lab - 1])] = lab
-    log.debug("%d distance maxima, %d watershed seeds", n, keep_ids.size)
+        drop = False
+        for j in tree.query_ball_point(centres[i], heights[i] + hmax):
+            if not is_kept[j]:
+                continue
+            dist = float(np.linalg.norm(centres[j] - centres[i]))
+            if dist < merge_factor * heights[j]:
+                drop = True
+            elif dist < heights[i] + heights[j] and saddle_ratio > 0:
+                drop = _line_min(distance, centres[i], centres[j]) >= saddle_ratio * heights[i]
+            if drop:
+                break
+        if not drop:
+            is_kept[i] = True
+            kept.append(i)
+    markers.ravel()[seed_flat[kept]] = np.arange(1, len(kept) + 1, dtype=np.int32)
+    log.debug("%d distance maxima, %d watershed seeds", n, len(kept))
     return markers
 
 
 def watershed_split(filled: np.ndarray, merge_factor: float = 1.0, min_radius_vox: float = 2.0,
-                    smooth_sigma: float = 0.5, cut: np.ndarray | None = None) -> np.ndarray:
+                    smooth_sigma: float = 0.5, cut: np.ndarray | None = None, saddle_ratio: float = 0.75
+                    ) -> np.ndarray:
     """Distance-transform watershed of a filled particle mask → int32 labels (0 = background).
 
     Args:
@@ -98,9 +127,20 @@ def watershed_split(filled: np.ndarray, merge_factor: float = 1.0, min_radius_vo
     dist = ndimage.distance_transform_edt(base).astype(np.float32)
     if smooth_sigma > 0:
         dist = ndimage.gaussian_filter(dist, smooth_sigma)
-    markers = find_markers(dist, merge_factor, min_radius_vox)
+    markers = find_markers(dist, merge_factor, min_radius_vox, saddle_ratio)
     labels = watershed(-dist, markers, mask=filled)
     return labels.astype(np.int32, copy=False)
+
+
+def _closing(mask: np.ndarray, radius: float, pad: int) -> np.ndarray:
+    """Binary closing by a ball of ``radius`` voxels via two Euclidean distance transforms
+    (exact for a Euclidean ball, and much faster than a large structuring element)."""
+    from scipy import ndimage
+
+    padded = np.pad(mask, pad)
+    dilated = ndimage.distance_transform_edt(~padded) <= radius
+    closed = ndimage.distance_transform_edt(dilated) > radius
+    return closed[tuple(slice(pad, -pad) for _ in range(mask.ndim))]
 
 
 @dataclass
@@ -125,7 +165,6 @@ def particle_envelopes(labels: np.ndarray, solid: np.ndarray, envelope_radius: i
     from scipy import ndimage
 
     ndim = labels.ndim
-    fp = footprint(ndim, envelope_radius) if envelope_radius > 0 else None
     pad = max(envelope_radius, 0) + 1
     out = np.zeros(labels.shape, dtype=np.int32)
     void = np.zeros(labels.shape, dtype=bool)
@@ -141,9 +180,8 @@ def particle_envelopes(labels: np.ndarray, solid: np.ndarray, envelope_radius: i
         if not own.any():
             continue
         free = region | ((labels[sl] == 0) & (out[sl] == 0))  # may claim unlabelled crack voxels
-        if fp is not None:
-            padded = np.pad(own, pad)
-            closed = ndimage.binary_closing(padded, structure=fp)[tuple(slice(pad, -pad) for _ in range(ndim))]
+        if envelope_radius > 0:
+            closed = _closing(own, envelope_radius, pad)
             env = ndimage.binary_fill_holes(closed | own) & free
         else:
             env = ndimage.binary_fill_holes(own) & free

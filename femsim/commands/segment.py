@@ -1,0 +1,108 @@
+"""``femsim segment IMAGE --voxel-size UM --out DIR``: tomogram → particle table and damage statistics.
+
+See :mod:`femsim.segmentation.pipeline` for the stages and their defaults and
+:mod:`femsim.segmentation.outputs` for the files written.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "segment a tomography volume/slice into particles, damage classes, depth profile and network"
+
+
+def _floats(n: int | tuple[int, ...]):
+    counts = (n,) if isinstance(n, int) else n
+
+    def parse(text: str) -> tuple[float, ...]:
+        try:
+            vals = tuple(float(v) for v in text.replace(" ", "").split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated numbers") from None
+        if len(vals) not in counts:
+            raise argparse.ArgumentTypeError(f"{text!r}: expected {' or '.join(map(str, counts))} numbers")
+        return vals
+
+    return parse
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    from femsim.segmentation.pipeline import SegmentConfig
+
+    d = SegmentConfig()
+    parser.add_argument("image", help="multi-page TIFF, folder of TIFF slices, .npy/.npz or HDF5 (FILE.h5:/dataset)")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--voxel-size", type=float, default=None, metavar="UM",
+                        help="voxel edge in µm (default: from the file's metadata)")
+    g = parser.add_argument_group("input")
+    g.add_argument("--dataset", default=None, help="HDF5 dataset path or .npz key")
+    g.add_argument("--crop", default=None, metavar="Z0:Z1,Y0:Y1,X0:X1", help="read only this block (voxels)")
+    g.add_argument("--downsample", type=int, default=1, metavar="N", help="block-average by N after cropping")
+    g.add_argument("--max-memory-gb", type=float, default=None,
+                   help="memory budget (default 80%% of available memory); larger images are refused")
+    g = parser.add_argument_group("stages")
+    g.add_argument("--median", type=int, default=d.median_size, metavar="N", help="median filter size, 0 = off (%(default)s)")
+    g.add_argument("--edges", choices=("canny2d", "canny3d", "off"), default=d.edges,
+                   help="edge detection: Canny per slice, 3D gradient + hysteresis, or off (%(default)s)")
+    g.add_argument("--edge-sigma", type=float, default=d.edge_sigma, help="edge smoothing σ, voxels (%(default)s)")
+    g.add_argument("--edge-quantiles", type=_floats(2), default=(d.edge_low, d.edge_high), metavar="LOW,HIGH",
+                   help="hysteresis thresholds as gradient quantiles (%(default)s)")
+    g.add_argument("--edge-use", choices=("overlay", "cut"), default=d.edge_use,
+                   help="edges only drawn, or also cut from the mask before the watershed (%(default)s)")
+    g.add_argument("--threshold", choices=("auto", "otsu", "multiotsu", "binary"), default=d.threshold,
+                   help="particle/background separation (%(default)s: binary input as is, else Otsu)")
+    g.add_argument("--classes", type=int, default=d.classes, help="Multi-Otsu classes (%(default)s)")
+    g.add_argument("--threshold-value", type=float, default=None, help="explicit threshold, normalised grey 0..1")
+    g.add_argument("--close-radius", type=int, default=d.close_radius, help="closing before hole filling, voxels (%(default)s)")
+    g.add_argument("--envelope-radius", type=int, default=d.envelope_radius,
+                   help="per-particle closing that seals open cracks, voxels (%(default)s)")
+    g.add_argument("--merge-factor", type=float, default=d.merge_factor,
+                   help="merge a seed within this × the inscribed radius of a higher one (%(default)s)")
+    g.add_argument("--saddle-ratio", type=float, default=d.saddle_ratio,
+                   help="merge seeds joined by a neck wider than this × the lower seed's radius, 0 = off (%(default)s)")
+    g.add_argument("--min-seed-radius", type=float, default=d.min_seed_radius, help="smallest seed, voxels (%(default)s)")
+    g.add_argument("--min-voxels", type=int, default=d.min_voxels, help="drop smaller particles (%(default)s)")
+    g.add_argument("--crack-estimator", choices=("unmix", "threshold"), default=d.crack_estimator,
+                   help="crack fraction from grey-level unmixing or from thresholded voxels (%(default)s)")
+    g.add_argument("--no-sphericity", action="store_true", help="skip the per-particle surface meshes")
+    g = parser.add_argument_group("damage statistics")
+    g.add_argument("--mild", type=float, default=d.mild, help="crack fraction from which a particle is mild (%(default)s)")
+    g.add_argument("--severe", type=float, default=d.severe, help="crack fraction from which it is severe (%(default)s)")
+    g.add_argument("--depth-face", choices=("zmax", "zmin"), default=d.depth_face,
+                   help="face depth is measured from (the separator side); zmin mirrors z in the outputs (%(default)s)")
+    g.add_argument("--depth-window", type=float, default=d.depth_window_um, metavar="UM", help="depth bin (%(default)s µm)")
+    g.add_argument("--knn", type=int, default=d.knn, help="neighbours per severe particle in the network (%(default)s)")
+    g = parser.add_argument_group("particle table window")
+    g.add_argument("--window", type=_floats(6), default=None, metavar="X0,Y0,Z0,X1,Y1,Z1",
+                   help="keep particles whose centroid is in this box (µm) and recentre on its lower corner")
+    g.add_argument("--window-size", type=_floats(3), default=None, metavar="LX,LY,LZ",
+                   help="window of this size (µm), centred unless --window-origin is given")
+    g.add_argument("--window-origin", type=_floats(3), default=None, metavar="X0,Y0,Z0", help="window lower corner (µm)")
+    g.add_argument("--no-overlays", action="store_true", help="skip the overlay PNGs")
+
+
+def run(args: argparse.Namespace) -> int:
+    from femsim.segmentation.pipeline import SegmentConfig
+    from femsim.segmentation.workflow import run_segmentation
+
+    cfg = SegmentConfig(
+        median_size=args.median, edges=args.edges, edge_sigma=args.edge_sigma, edge_low=args.edge_quantiles[0],
+        edge_high=args.edge_quantiles[1], edge_use=args.edge_use, threshold=args.threshold, classes=args.classes,
+        threshold_value=args.threshold_value, close_radius=args.close_radius, envelope_radius=args.envelope_radius,
+        merge_factor=args.merge_factor, saddle_ratio=args.saddle_ratio, min_seed_radius=args.min_seed_radius,
+        min_voxels=args.min_voxels, mild=args.mild, severe=args.severe, depth_face=args.depth_face,
+        depth_window_um=args.depth_window, knn=args.knn, sphericity=not args.no_sphericity,
+        crack_estimator=args.crack_estimator)
+    rep = run_segmentation(args.image, args.out, args.voxel_size, cfg, args.dataset, args.crop, args.downsample,
+                           args.max_memory_gb, args.window_size, args.window_origin, args.window,
+                           overlays=not args.no_overlays)
+    cc = rep["class_counts"]
+    print(f"{rep['n_particles']} particles ({rep['n_interior_particles']} not touching the border), "
+          f"mean equivalent radius {rep['mean_equivalent_radius_um']:.3f} µm; "
+          f"least/mild/severe {cc['least']}/{cc['mild']}/{cc['severe']}; "
+          f"{rep['elapsed_s']:.1f} s, peak {rep['peak_memory_mb']:.0f} MB")
+    if "window" in rep:
+        print(f"window {rep['window']['lower_um']}–{rep['window']['upper_um']} µm: "
+              f"{rep['window']['n_particles']} particles in {args.out}/particles.csv")
+    print(f"wrote {', '.join(rep['files'])} to {args.out}")
+    return 0
