@@ -77,14 +77,15 @@ def fig_depth_profiles(name: str, summary: Table, profile: Table, out_dir: Path)
         a2.bar(centre, sig_b, width=0.9 * width, yerr=sig_e, color="tab:red", alpha=0.35, capsize=3,
                label="10-µm window mean ± s.d.")
         a2.plot(summary["depth_um"], sig_p, "o", color="tab:red", ms=3, label="particles")
-        a2.set(xlabel="depth from separator (µm)", ylabel=r"peak $\sigma_{eq}$ over time (MPa)")
+        a2.set(xlabel="depth from separator (µm)", ylabel=r"peak $\sigma_{eq}$ over output times (MPa)")
         a2.legend(loc="best")
         for a in (a1, a2):
             a.set_xlim(profile["depth_min_um"].min(), profile["depth_max_um"].max())
         fig.suptitle(f"{name}: per-particle state of charge and peak stress versus depth "
                      "(separator at 0, collector on the right)", fontsize=9)
         path = save_figure(fig, out_dir / "fig_depth_profiles.png")
-    caption = (f"Per-particle state of charge at t = {t:g} s (left) and peak σ_eq over the run (right, MPa) "
+    caption = (f"Per-particle state of charge at t = {t:g} s (left) and peak σ_eq over the output times "
+               "(right, MPa) "
                "versus particle-centre depth from the separator (µm); bars: 10-µm window mean ± s.d.")
     return FigureResult("fig_depth_profiles", path, caption, fig, {
         "particle_depth_um": summary["depth_um"], "particle_soc": summary["soc"],

@@ -46,7 +46,8 @@ def point_array(grid: Any, name: str) -> np.ndarray | None:
     return None
 
 
-def section(grid: Any, normal: str, origin: tuple[float, float, float], names: tuple[str, ...]) -> dict[str, np.ndarray] | None:
+def section(grid: Any, normal: str, origin: tuple[float, float, float],
+            names: tuple[str, ...]) -> dict[str, np.ndarray] | None:
     """Slice ``grid`` by the plane (``normal`` in 'x'/'y'/'z', ``origin``) and triangulate.
 
     Returns ``{'points': (n, 3), 'triangles': (m, 3), name: (n,) ...}`` for the arrays present,
@@ -59,7 +60,8 @@ def section(grid: Any, normal: str, origin: tuple[float, float, float], names: t
     faces = np.asarray(tri.faces).reshape(-1, 4)[:, 1:]
     pts = np.asarray(tri.points)
     # drop zero-area triangles (plane through mesh vertices/edges): they draw as stray lines
-    area = 0.5 * np.linalg.norm(np.cross(pts[faces[:, 1]] - pts[faces[:, 0]], pts[faces[:, 2]] - pts[faces[:, 0]]), axis=1)
+    edge1, edge2 = pts[faces[:, 1]] - pts[faces[:, 0]], pts[faces[:, 2]] - pts[faces[:, 0]]
+    area = 0.5 * np.linalg.norm(np.cross(edge1, edge2), axis=1)
     faces = faces[area > 1e-9 * max(float(area.max(initial=0.0)), 1e-300)]
     out: dict[str, np.ndarray] = {"points": pts, "triangles": faces}
     for n in names:
@@ -320,11 +322,12 @@ def fig_peak_stress_3d(results: ResultsFolder, grid: Any | None, summary: Table,
         ax.imshow(img)
         ax.set_axis_off()
         fig.colorbar(ScalarMappable(norm=norm, cmap=CMAP_STRESS), ax=ax, shrink=0.8,
-                     label=r"peak $\sigma_{eq}$ over time (MPa)")
+                     label=r"peak $\sigma_{eq}$ over output times (MPa)")
         ax.set_title(f"{results.name}: particles coloured by peak von Mises stress\n"
                      f"(box: cathode, separator on top, collector at the bottom)")
         path = save_figure(fig, out_dir / "fig_peak_stress_3d.png")
-    caption = ("All particles coloured by their peak σ_eq over the run (MPa); the outline is the cathode "
+    caption = ("All particles coloured by their peak σ_eq over the output times of particles.csv (MPa); "
+               "the outline is the cathode "
                f"box (0 ≤ z ≤ {results.cathode_thickness_um:g} µm), separator on top.")
     return FigureResult("fig_peak_stress_3d", path, caption, fig,
                         {"particle_id": summary["particle_id"], "peak_sigma_eq_MPa": peak,

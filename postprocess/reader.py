@@ -196,8 +196,9 @@ class ResultsFolder:
 
         Columns: ``particle_id``, ``x_um``, ``y_um``, ``z_um``, ``radius_um``, ``depth_um``,
         ``volume_um3``, ``soc`` and ``c_mean_over_cmax`` at the output time nearest ``time_s``,
-        ``soc_swing`` (max − min of soc over time), ``peak_sigma_eq_Pa`` (max over time of
-        ``sigma_eq_max_Pa``), and pass-through ``damage_class`` / ``crack_fraction`` if present.
+        ``soc_swing`` (max − min of soc over the output times and the initial soc = 0),
+        ``peak_sigma_eq_Pa`` (max over the output times of ``sigma_eq_max_Pa``), and the
+        pass-through ``damage_class`` / ``crack_fraction`` if present.
         """
         p = self.particles
         if p is None:
@@ -214,7 +215,8 @@ class ResultsFolder:
         for i in ids:
             m = pid == i
             soc = p["soc"][m]
-            soc_swing.append(np.nanmax(soc) - np.nanmin(soc) if np.isfinite(soc).any() else np.nan)
+            # soc is 0 at t = 0 by definition, which particles.csv need not list
+            soc_swing.append(max(np.nanmax(soc), 0.0) - min(np.nanmin(soc), 0.0) if np.isfinite(soc).any() else np.nan)
             sig = p["sigma_eq_max_Pa"][m]
             peak.append(np.nanmax(sig) if np.isfinite(sig).any() else np.nan)
         out["soc_swing"] = np.array(soc_swing)

@@ -72,7 +72,7 @@ def test_probe_histories_plot_csv_values(report, results_dir: Path, columns) -> 
 def test_depth_profile_matches_particles_csv(report, results_dir: Path, columns) -> None:
     p = columns(results_dir / "particles.csv")
     t = np.asarray(p["time_s"])
-    ids, depth, soc, sig = np.asarray(p["particle_id"]), np.asarray(p["depth_um"]), np.asarray(p["soc"]), np.asarray(p["sigma_eq_max_Pa"])
+    ids, depth, soc, sig = p["particle_id"], p["depth_um"], p["soc"], p["sigma_eq_max_Pa"]
     at = t == 150.0
     fig = report.figure("fig_depth_profiles").figure
     soc_dots, sig_dots = ([ln for ln in ax.get_lines() if ln.get_label() == "particles"][0] for ax in fig.axes)
