@@ -157,7 +157,7 @@ def fig_sections(results: ResultsFolder, grid: Any, t_read: float | None, out_di
                                ("top", "bottom"), bounds_box=frame)
     except Exception as exc:  # rendering depends on the machine's OpenGL
         warnings.append(f"top/bottom views of c/c_max not rendered ({exc})")
-        log.warning("off-screen rendering failed: %s", exc)
+        log.debug("off-screen rendering failed: %s", exc, exc_info=True)
     tlabel = f"t = {t_read:g} s" if t_read is not None else "last output"
     with style():
         fig, axes = new_figure(DOUBLE_COLUMN_IN, 3.4, ncols=1 + len(images), squeeze=False,
@@ -315,7 +315,7 @@ def fig_peak_stress_3d(results: ResultsFolder, grid: Any | None, summary: Table,
         (img,) = _render_views(mesh, cell_vals, CMAP_STRESS, (norm.vmin, norm.vmax), ("iso",), bounds_box=box)
     except Exception as exc:
         warnings.append(f"3D peak-stress view not rendered ({exc})")
-        log.warning("off-screen rendering failed: %s", exc)
+        log.debug("off-screen rendering failed: %s", exc, exc_info=True)
         return None
     with style():
         fig, ax = new_figure(4.5, 4.2)

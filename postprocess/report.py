@@ -104,7 +104,7 @@ def _attempt(what: str, warnings: list[str], fn: Any, *args: Any) -> Any:
     try:
         return fn(*args)
     except Exception as exc:  # one bad figure must not sink the report
-        log.warning("%s skipped: %s", what, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+        log.debug("%s skipped: %s", what, exc, exc_info=True)
         warnings.append(f"{what} skipped: {exc}")
         return None
 

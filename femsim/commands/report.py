@@ -8,9 +8,12 @@ comparison. Several folders: their time series are overlaid in the first folder'
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from femsim.errors import InputError
+
+log = logging.getLogger(__name__)
 
 HELP = "figures and an HTML report from results folders (and comparison with measured fracture)"
 
@@ -34,10 +37,12 @@ def run(args: argparse.Namespace) -> int:
     for d in args.dirs:
         if not d.is_dir():
             raise InputError("results folder not found", file=d)
-    from postprocess import build_report
+    from postprocess.report import make_report
 
-    index = build_report(args.dirs[0], out_dir=args.out, time_s=args.time,
+    report = make_report(args.dirs[0], out_dir=args.out, time_s=args.time,
                          measured_profile=args.measured_profile, measured_particles=args.measured_particles,
                          compare_with=args.dirs[1:])
-    print(f"report: {index}")
+    for warning in report.warnings:
+        log.warning("%s", warning)
+    print(f"report: {report.index} ({len(report.figures)} figures, {len(report.warnings)} warnings)")
     return 0
