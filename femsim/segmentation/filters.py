@@ -126,6 +126,9 @@ def threshold(image: np.ndarray, method: str = "auto", classes: int = 3, value: 
     from skimage import filters
 
     sample = image.ravel()[:: max(1, image.size // _HIST_SAMPLE)]
+    if not float(image.max()) > float(image.min()):
+        raise InputError("no particles found: the filtered image is constant (features smaller than the "
+                         "median filter?)")
     if method == "multiotsu":
         if classes < 2:
             raise InputError(f"--classes {classes}: need at least 2")

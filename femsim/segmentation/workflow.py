@@ -100,13 +100,14 @@ def run_segmentation(image: str | os.PathLike, out_dir: str | os.PathLike, voxel
     t_read = time.perf_counter() - t0
     log.info("read %s: shape %s, %s, voxel %.4g µm (%.1f s)", vol.source, vol.data.shape, vol.data.dtype,
              vol.voxel_size_um, t_read)
-    seg = pipeline.segment_image(vol.data, vol.voxel_size_um, cfg, vol.source)
-    ex = seg.extent_um
-    window = None
-    if seg.ndim == 3:
-        window = resolve_window(ex, window_size_um, window_origin_um, window_bounds_um)
+    window = None  # checked before the (long) segmentation
+    if vol.data.ndim == 3:
+        nz, ny, nx = vol.data.shape
+        h = vol.voxel_size_um
+        window = resolve_window((nx * h, ny * h, nz * h), window_size_um, window_origin_um, window_bounds_um)
     elif window_size_um or window_bounds_um:
         raise InputError("--window/--window-size need a 3D volume", file=vol.source)
+    seg = pipeline.segment_image(vol.data, vol.voxel_size_um, cfg, vol.source)
     report = build_report(seg, vol, cfg)
     info = outputs.write_all(out_dir, seg, window, vol.offset_vox, overlays)
     report.update(info)
