@@ -34,17 +34,25 @@ class Geometry:
     min_gap_um: float = spec(0.3, ge=0, unit="µm", doc="spheres closer than this are shrunk to this gap")
     wall_clearance_um: float = spec(0.3, ge=0, unit="µm",
                                     doc="sphere surfaces within this of a box face are moved to clip or clear it by this")
+    overlap_tolerance: float = spec(0.1, ge=0, lt=1,
+                                    doc="overlaps deeper than this × the smaller radius are errors (shallower: shrunk)")
 
 
 @dataclasses.dataclass
 class Mesh:
     file: Path | None = spec(None, path=True, doc="use this existing .msh instead of meshing")
-    size_surface_um: float = spec(0.6, gt=0, unit="µm", doc="element size at particle surfaces")
-    size_max_um: float = spec(2.5, gt=0, unit="µm", doc="largest element size (matrix, separator)")
-    size_particle_core_um: float = spec(1.2, gt=0, unit="µm", doc="element size deep inside particles")
+    size_surface_um: float = spec(1.0, gt=0, unit="µm",
+                                  doc="largest element size at particle surfaces (see size_surface_per_radius)")
+    size_surface_per_radius: float = spec(0.2, gt=0, le=1,
+                                          doc="element size at a particle surface as a fraction of its radius "
+                                              "(the smaller of this and size_surface_um is used)")
+    size_max_um: float = spec(2.5, gt=0, unit="µm", doc="largest element size in the matrix")
+    size_separator_um: float = spec(5.0, gt=0, unit="µm", doc="element size in the separator away from particles")
+    size_particle_core_um: float = spec(2.0, gt=0, unit="µm", doc="element size deep inside particles")
     grading_distance_um: float = spec(2.0, gt=0, unit="µm", doc="distance over which sizes grow away from surfaces")
     optimize: bool = spec(True, doc="run gmsh's Netgen optimiser")
     threads: int = spec(1, ge=1, doc="gmsh threads (1 keeps meshing reproducible)")
+    seed: int = spec(1, ge=0, doc="gmsh random seed")
 
 
 @dataclasses.dataclass
@@ -106,11 +114,12 @@ class Solver:
     dt_cut: float = spec(0.5, gt=0, lt=1, doc="step factor after a failed step")
     easy_newton_iterations: int = spec(4, ge=1, doc="grow the step when Newton needs at most this many")
     max_newton_iterations: int = spec(15, ge=1)
-    newton_rtol: float = spec(1e-9, gt=0)
-    newton_atol: float = spec(1e-10, gt=0)
+    newton_rtol: float = spec(1e-8, gt=0)
+    newton_atol: float = spec(1e-6, gt=0, doc="absolute tolerance on the weighted residual (per µm² / µm³)")
     max_voltage_change_V: float = spec(0.02, gt=0, unit="V", doc="cut the step if the voltage changes more")
     cutoff_tolerance_V: float = spec(1e-3, gt=0, unit="V", doc="locate the cut-off crossing to this")
-    interface_quadrature_degree: int = spec(4, ge=1)
+    interface_quadrature_degree: int = spec(4, ge=1, doc="quadrature degree of the Butler–Volmer terms")
+    bulk_quadrature_degree: int = spec(2, ge=1, doc="quadrature degree of the volume terms")
     petsc_options: dict[str, str | float | int | bool] = spec(default_factory=dict,
                                                              doc="extra PETSc options (override presets)")
 

@@ -72,15 +72,14 @@ def write_csv(path: str | os.PathLike, header: Sequence[str], rows: Iterable[Seq
 
 
 def _fmt(value: Any) -> Any:
+    """Plain text for a CSV cell: floats round-trip exactly, numpy scalars become Python values."""
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        try:
+            value = value.item()
+        except (TypeError, ValueError):
+            pass
     if isinstance(value, float):
-        return repr(value)
-    try:
-        import numpy as np
-
-        if isinstance(value, np.floating):
-            return repr(float(value))
-    except ImportError:  # pragma: no cover
-        pass
+        return repr(float(value))
     return value
 
 

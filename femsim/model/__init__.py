@@ -1,0 +1,1 @@
+"""Regions → submeshes, entity maps, measures and the oriented particle interface."""

@@ -1,0 +1,1 @@
+"""Weak forms only: pure functions of UFL objects returning UFL expressions/forms."""

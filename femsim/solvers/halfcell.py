@@ -1,0 +1,254 @@
+"""The coupled half-cell problem: unknowns, forms and one implicit time step.
+
+Unknowns (P1 Lagrange, SI units), one submesh per region (:class:`femsim.model.domain.Domain`):
+
+* ``particle_concentration``  c_s (mol/m³) on the particles;
+* ``solid_potential``         φ_s (V) on particles + carbon-binder matrix;
+* ``electrolyte_concentration`` c_e (mol/m³) and ``electrolyte_potential`` φ_e (V) on matrix +
+  separator.
+
+Backward Euler in time; all four fields are solved monolithically by Newton (PETSc SNES) with the
+Butler–Volmer coupling on the oriented particle interface. Each block residual is multiplied by a
+constant weight so that the blocks' residual norms are commensurate (this changes the Newton
+stopping test, not the solution).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from femsim.geometry import tags
+from femsim.model.domain import MATRIX, PARTICLES, SEPARATOR, Domain
+from femsim.mpi import import_dolfinx
+from femsim.physics import electrochemistry as ec
+from femsim.solvers.presets import solver_options
+
+LOG = logging.getLogger(__name__)
+LENGTH_SCALE = 1e-6  # m, residual weights are per µm³ / µm²
+
+
+class HalfCellProblem:
+    """Galvanostatic half-cell: NMC particles | CB/electrolyte matrix | separator | Li metal.
+
+    Args:
+        domain: regions, measures and interface of the mesh.
+        materials: :class:`femsim.parameters.MaterialSets`.
+        case: the validated case (materials, protocol and solver sections are used).
+    """
+
+    def __init__(self, domain: Domain, materials: Any, case: Any):
+        dolfinx = import_dolfinx()
+        import dolfinx.fem.petsc  # noqa: F401
+        import ufl
+
+        self.domain, self.materials, self.case = domain, materials, case
+        mesh = domain.mesh
+        cathode, electrolyte, lithium = materials.cathode, materials.electrolyte, materials.counter_electrode
+        mat, prot = case.materials, case.protocol
+        T = prot.temperature_K
+        self.c_max = cathode.max_concentration
+        self.temperature = T
+
+        def p1(region):
+            return dolfinx.fem.functionspace(region.mesh, ("Lagrange", 1))
+
+        V_cs, V_phis, V_e = p1(domain.particles), p1(domain.conductor), p1(domain.electrolyte)
+        self.particle_concentration = dolfinx.fem.Function(V_cs, name="particle_concentration")
+        self.solid_potential = dolfinx.fem.Function(V_phis, name="solid_potential")
+        self.electrolyte_concentration = dolfinx.fem.Function(V_e, name="electrolyte_concentration")
+        self.electrolyte_potential = dolfinx.fem.Function(V_e, name="electrolyte_potential")
+        self.unknowns = [self.particle_concentration, self.solid_potential, self.electrolyte_concentration,
+                         self.electrolyte_potential]
+        self.previous = [dolfinx.fem.Function(u.function_space, name=f"{u.name}_old") for u in self.unknowns]
+        c_s, phi_s, c_e, phi_e = self.unknowns
+        c_s_old, _, c_e_old, _ = self.previous
+        v_s, w, v_e, q = (ufl.TestFunction(u.function_space) for u in self.unknowns)
+
+        self.dt = dolfinx.fem.Constant(mesh, 1.0)
+        self.applied_current_density = dolfinx.fem.Constant(mesh, 0.0)  # A/m², > 0 on charge
+        dx, ds, dS = domain.dx, domain.ds, domain.dS
+
+        # --- interface kinetics (particle side '+', electrolyte side '-') ---------------------
+        cs_p, ce_m = c_s("+"), c_e("-")
+        x_surf = cs_p / self.c_max
+        eta = ec.overpotential(phi_s("+"), phi_e("-"), cathode.open_circuit_potential(x_surf))
+        i0 = cathode.exchange_current_density(ce_m, cs_p)
+        i_n = ec.butler_volmer(i0, eta, T, cathode.anodic_transfer_coefficient,
+                               cathode.cathodic_transfer_coefficient)
+        f_w = mat.wetted_fraction
+        self.reaction_current = i_n
+        self.interface_overpotential = eta
+        li_flux = ec.interface_li_flux(i_n, f_w)
+
+        # --- Li metal ---------------------------------------------------------------------------
+        i_li = ec.lithium_metal_current(lithium.exchange_current_density(c_e), phi_e, T,
+                                        lithium.transfer_coefficient)
+        self.lithium_current = i_li
+
+        # --- effective properties ---------------------------------------------------------------
+        eff_m = ec.bruggeman(mat.matrix_porosity, mat.matrix_bruggeman)
+        eff_s = ec.bruggeman(mat.separator_porosity, mat.separator_bruggeman)
+        sigma_matrix = ec.bruggeman(1.0 - mat.matrix_porosity, mat.matrix_bruggeman) * mat.carbon_binder_conductivity_S_m
+        kappa = electrolyte.conductivity(c_e, T)
+        d_e = electrolyte.diffusivity(c_e, T)
+        t_plus = electrolyte.transference(c_e, T)
+        tdf = electrolyte.thermodynamic(c_e, T)
+
+        # --- residuals ----------------------------------------------------------------------------
+        L3, L2 = LENGTH_SCALE**3, LENGTH_SCALE**2
+        i_ref = max(prot.current_density_A_m2 / prot.c_rate, 1.0)
+        w_cs = 1.0 / (self.c_max * L3)
+        w_ce = 1.0 / (prot.initial_electrolyte_concentration_mol_m3 * L3)
+        w_phi = 1.0 / (i_ref * L2)
+
+        D_s = cathode.solid_diffusivity(c_s / self.c_max)
+        F_cs = w_cs * (ec.solid_diffusion_residual(c_s, c_s_old, v_s, self.dt, D_s, dx(PARTICLES))
+                       + li_flux * v_s("+") * dS(tags.INTERFACE))
+        F_phis = w_phi * (ec.electronic_conduction_residual(phi_s, w, cathode.electronic_conductivity, dx(PARTICLES))
+                          + ec.electronic_conduction_residual(phi_s, w, sigma_matrix, dx(MATRIX))
+                          + f_w * i_n * w("+") * dS(tags.INTERFACE)
+                          - self.applied_current_density * w * ds(tags.CURRENT_COLLECTOR))
+        F_ce = w_ce * (
+            ec.electrolyte_salt_residual(c_e, c_e_old, v_e, self.dt, mat.matrix_porosity, eff_m * d_e, t_plus,
+                                         ec.electrolyte_current(c_e, phi_e, eff_m * kappa, t_plus, tdf, T), dx(MATRIX))
+            + ec.electrolyte_salt_residual(c_e, c_e_old, v_e, self.dt, mat.separator_porosity, eff_s * d_e, t_plus,
+                                           ec.electrolyte_current(c_e, phi_e, eff_s * kappa, t_plus, tdf, T),
+                                           dx(SEPARATOR))
+            - li_flux * v_e("-") * dS(tags.INTERFACE)
+            + i_li / ec.FARADAY * v_e * ds(tags.LI_METAL))
+        F_phie = w_phi * (
+            ec.electrolyte_charge_residual(ec.electrolyte_current(c_e, phi_e, eff_m * kappa, t_plus, tdf, T), q,
+                                           dx(MATRIX))
+            + ec.electrolyte_charge_residual(ec.electrolyte_current(c_e, phi_e, eff_s * kappa, t_plus, tdf, T), q,
+                                             dx(SEPARATOR))
+            - f_w * i_n * q("-") * dS(tags.INTERFACE)
+            + i_li * q * ds(tags.LI_METAL))
+        self.residuals = [F_cs, F_phis, F_ce, F_phie]
+
+        n_dofs = sum(u.function_space.dofmap.index_map.size_global for u in self.unknowns)
+        self.n_dofs = n_dofs
+        self.preset, options = solver_options(case.solver, n_dofs)
+        LOG.info("coupled problem: %d unknowns, solver preset %s", n_dofs, self.preset)
+        self.problem = dolfinx.fem.petsc.NonlinearProblem(
+            self.residuals, self.unknowns, kind="mpi", petsc_options=options,
+            petsc_options_prefix="femsim_halfcell_", entity_maps=domain.entity_maps)
+        init_options = dict(options, snes_linesearch_type="bt", snes_max_it=50)
+        self.potential_problem = dolfinx.fem.petsc.NonlinearProblem(
+            [F_phis, F_phie], [phi_s, phi_e], kind="mpi", petsc_options=init_options,
+            petsc_options_prefix="femsim_potentials_", entity_maps=domain.entity_maps)
+        self._compile_diagnostics(ufl)
+
+    # ------------------------------------------------------------------------------------------
+    def _compile_diagnostics(self, ufl: Any) -> None:
+        dolfinx = import_dolfinx()
+        d = self.domain
+        form = lambda e: dolfinx.fem.form(e, entity_maps=d.entity_maps)  # noqa: E731
+        self._cc_area = d.facet_area(tags.CURRENT_COLLECTOR)
+        self._voltage_form = form(self.solid_potential * d.ds(tags.CURRENT_COLLECTOR))
+        self._interface_current_form = form(self.case.materials.wetted_fraction * self.reaction_current
+                                            * d.dS(tags.INTERFACE))
+        self._lithium_current_form = form(self.lithium_current * d.ds(tags.LI_METAL))
+        self._li_inventory_form = form(self.particle_concentration * d.dx(PARTICLES))
+        mat = self.case.materials
+        self._salt_form = form(mat.matrix_porosity * self.electrolyte_concentration * d.dx(MATRIX)
+                               + mat.separator_porosity * self.electrolyte_concentration * d.dx(SEPARATOR))
+
+    def _scalar(self, compiled: Any) -> float:
+        dolfinx = import_dolfinx()
+        from mpi4py import MPI
+
+        return self.domain.comm.allreduce(dolfinx.fem.assemble_scalar(compiled), op=MPI.SUM)
+
+    def voltage(self) -> float:
+        """φ_ext: mean solid potential on the current collector (V)."""
+        return self._scalar(self._voltage_form) / self._cc_area
+
+    def interface_current(self) -> float:
+        """∫ f_w i_n dS over all particle surfaces (A)."""
+        return self._scalar(self._interface_current_form)
+
+    def lithium_current_total(self) -> float:
+        """∫ i_Li ds over the Li-metal face (A)."""
+        return self._scalar(self._lithium_current_form)
+
+    def particle_lithium(self) -> float:
+        """Li in the particles (mol)."""
+        return self._scalar(self._li_inventory_form)
+
+    def electrolyte_salt(self) -> float:
+        """Salt in the electrolyte, ∫ ε c_e (mol)."""
+        return self._scalar(self._salt_form)
+
+    # ------------------------------------------------------------------------------------------
+    def set_initial_state(self) -> None:
+        """Uniform c_s = x0 c_max and c_e = c_e0; φ_e = 0 and φ_s = U(x0) (rest against Li)."""
+        prot = self.case.protocol
+        x0 = prot.initial_stoichiometry
+        self.particle_concentration.x.array[:] = x0 * self.c_max
+        self.electrolyte_concentration.x.array[:] = prot.initial_electrolyte_concentration_mol_m3
+        self.solid_potential.x.array[:] = float(self.materials.cathode.open_circuit_potential(x0))
+        self.electrolyte_potential.x.array[:] = 0.0
+        self.commit()
+
+    def commit(self) -> None:
+        """Accept the current solution as the previous time level."""
+        for u, u_old in zip(self.unknowns, self.previous):
+            u_old.x.array[:] = u.x.array
+
+    def restore(self) -> None:
+        """Reset the unknowns to the previous time level (after a rejected step)."""
+        for u, u_old in zip(self.unknowns, self.previous):
+            u.x.array[:] = u_old.x.array
+
+    def state_arrays(self) -> list[np.ndarray]:
+        return [u.x.array.copy() for u in self.unknowns]
+
+    def set_state_arrays(self, arrays: list[np.ndarray]) -> None:
+        for u, a in zip(self.unknowns, arrays):
+            u.x.array[:] = a
+
+    def _run_snes(self, problem: Any) -> tuple[bool, int, str]:
+        from petsc4py import PETSc
+
+        try:
+            problem.solve()
+        except PETSc.Error as exc:  # pragma: no cover - linear solver breakdown
+            return False, problem.solver.getIterationNumber(), f"PETSc error {exc}"
+        reason = problem.solver.getConvergedReason()
+        its = problem.solver.getIterationNumber()
+        ok = reason > 0 and all(np.isfinite(u.x.array).all() for u in self.unknowns)
+        ok = bool(self.domain.comm.allreduce(ok, op=_mpi_land()))
+        return ok, its, f"SNES reason {reason}"
+
+    def solve_potentials(self, applied_current_density: float) -> tuple[bool, int, str]:
+        """Consistent initialisation: solve φ_s, φ_e with the concentrations frozen.
+
+        The initial guess shifts φ_s by the kinetic overpotential of a uniform reaction,
+        (2RT/F) asinh(i/(2 i0)), which puts Newton close to the solution.
+        """
+        from femsim.parameters import FARADAY, GAS_CONSTANT
+
+        self.applied_current_density.value = applied_current_density
+        d = self.domain
+        mean_current = applied_current_density * self._cc_area / d.interface_area()
+        x = self.particle_concentration.x.array.mean() / self.c_max if self.particle_concentration.x.array.size else 0.5
+        c_e = self.electrolyte_concentration.x.array.mean() if self.electrolyte_concentration.x.array.size else 1000.0
+        i0 = float(self.materials.cathode.exchange_current_density(c_e, x * self.c_max))
+        eta = 2 * GAS_CONSTANT * self.temperature / FARADAY * np.arcsinh(mean_current / (2 * i0))
+        self.solid_potential.x.array[:] += eta
+        return self._run_snes(self.potential_problem)
+
+    def step(self, dt: float, applied_current_density: float) -> tuple[bool, int, str]:
+        """One backward-Euler step of length dt (s) from the previous level. Returns (ok, its, why)."""
+        self.dt.value = dt
+        self.applied_current_density.value = applied_current_density
+        return self._run_snes(self.problem)
+
+
+def _mpi_land() -> Any:
+    from mpi4py import MPI
+
+    return MPI.LAND
