@@ -62,6 +62,8 @@ def register(parser: argparse.ArgumentParser) -> None:
                    help="merge seeds joined by a neck wider than this × the lower seed's radius, 0 = off (%(default)s)")
     g.add_argument("--min-seed-radius", type=float, default=d.min_seed_radius, help="smallest seed, voxels (%(default)s)")
     g.add_argument("--min-voxels", type=int, default=d.min_voxels, help="drop smaller particles (%(default)s)")
+    g.add_argument("--min-radius", type=float, default=d.min_radius_um, metavar="UM",
+                   help="drop particles of smaller equivalent radius (%(default)s µm)")
     g.add_argument("--crack-estimator", choices=("unmix", "threshold"), default=d.crack_estimator,
                    help="crack fraction from grey-level unmixing or from thresholded voxels (%(default)s)")
     g.add_argument("--no-sphericity", action="store_true", help="skip the per-particle surface meshes")
@@ -90,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         edge_high=args.edge_quantiles[1], edge_use=args.edge_use, threshold=args.threshold, classes=args.classes,
         threshold_value=args.threshold_value, close_radius=args.close_radius, envelope_radius=args.envelope_radius,
         merge_factor=args.merge_factor, saddle_ratio=args.saddle_ratio, min_seed_radius=args.min_seed_radius,
-        min_voxels=args.min_voxels, mild=args.mild, severe=args.severe, depth_face=args.depth_face,
+        min_voxels=args.min_voxels, min_radius_um=args.min_radius, mild=args.mild, severe=args.severe, depth_face=args.depth_face,
         depth_window_um=args.depth_window, knn=args.knn, sphericity=not args.no_sphericity,
         crack_estimator=args.crack_estimator)
     rep = run_segmentation(args.image, args.out, args.voxel_size, cfg, args.dataset, args.crop, args.downsample,

@@ -4,7 +4,9 @@
 ``particles.csv``          particle table read by ``femsim mesh`` (µm): ``id,x,y,z,radius`` then
                            ``volume_um3`` (``area_um2`` in 2D), ``equivalent_radius_um``,
                            ``sphericity``, ``touches_border`` (0/1), ``crack_fraction``,
-                           ``damage_class``, ``depth_um``, ``crack_rank``, bounding box columns.
+                           ``damage_class``, ``scan_depth_um`` (depth from the chosen face of the
+                           scanned volume; the run computes its own ``depth_um``), ``crack_rank``,
+                           bounding box columns.
                            With a window: only particles whose centroid is in it, coordinates
                            relative to its lower corner; the whole table is ``particles_all.csv``.
 ``labels.npz``             ``labels`` (uint16/uint32, (z, y, x)), ``void`` (bool),
@@ -37,7 +39,7 @@ def table_columns(table: dict[str, np.ndarray], ndim: int) -> list[str]:
     """Column order of the particle table (contract with ``femsim mesh`` first)."""
     size = "volume_um3" if ndim == 3 else "area_um2"
     cols = ["id", "x", "y", "z", "radius", size, "equivalent_radius_um", "sphericity", "touches_border",
-            "crack_fraction", "damage_class", "depth_um", "crack_rank"]
+            "crack_fraction", "damage_class", "scan_depth_um", "crack_rank"]
     cols += [f"bbox_{b}_{a}_um" for b in ("min", "max") for a in "xyz"]
     return [c for c in cols if c == "radius" or c in table]
 
@@ -119,7 +121,7 @@ def write_overlays(out_dir: Path, seg: Segmentation, classes: np.ndarray) -> lis
         ax.legend(handles=[Patch(color=c, label=k) for k, c in CLASS_COLOURS.items()], loc="lower right",
                   fontsize=8, framealpha=0.7)
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        fig.savefig(buf, format="png", dpi=100 if seg.ndim == 3 else 160, bbox_inches="tight")
         plt.close(fig)
         with atomic_open(out_dir / name, "wb") as fh:
             fh.write(buf.getvalue())

@@ -53,6 +53,7 @@ class SegmentConfig:
     min_seed_radius: float = 2.0
     smooth_sigma: float = 0.5
     min_voxels: int = 27
+    min_radius_um: float = 0.0
     mild: float = 0.03
     severe: float = 0.10
     depth_face: str = "zmax"
@@ -72,7 +73,7 @@ class SegmentConfig:
         for name in ("close_radius", "envelope_radius"):
             if getattr(self, name) < 0:
                 problems.append(f"{name} {getattr(self, name)}: must be ≥ 0")
-        if self.merge_factor < 0 or self.min_seed_radius < 0 or self.min_voxels < 1:
+        if self.merge_factor < 0 or self.min_seed_radius < 0 or self.min_voxels < 1 or self.min_radius_um < 0:
             problems.append("merge factor and seed radius must be ≥ 0, minimum particle voxels ≥ 1")
         if self.depth_face not in ("zmax", "zmin"):
             problems.append(f"depth face {self.depth_face!r}: choose zmax or zmin")
@@ -94,7 +95,7 @@ class Segmentation:
         solid, void, edges: bool images (edges None when off).
         labels: int32 particle labels (envelopes incl. cracks).
         table: particle columns (see :func:`femsim.segmentation.measure.measure_particles`) plus
-            ``depth_um``, ``damage_class``, ``crack_rank``; coordinates in femsim's convention
+            ``scan_depth_um``, ``damage_class``, ``crack_rank``; coordinates in femsim's convention
             (z mirrored when ``depth_face`` is ``zmin``, so the separator side is at z max).
         extent_um: (x, y, z) size of the analysed image (µm).
     """
@@ -166,12 +167,14 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
     labels = segment.watershed_split(filled, cfg.merge_factor, cfg.min_seed_radius, cfg.smooth_sigma, cut,
                                      cfg.saddle_ratio)
     lap("watershed")
-    env = segment.particle_envelopes(labels, solid, cfg.envelope_radius, cfg.min_voxels)
+    r_vox = cfg.min_radius_um / voxel_size_um
+    min_vox = max(cfg.min_voxels, int(np.ceil((4 / 3 if img.ndim == 3 else 1.0) * np.pi * r_vox**img.ndim)))
+    env = segment.particle_envelopes(labels, solid, cfg.envelope_radius, min_vox)
     del labels, filled
     lap("envelopes")
     if env.labels.max() == 0:
         raise InputError("no particles found after segmentation (all regions smaller than "
-                         f"{cfg.min_voxels} voxels)", file=source)
+                         f"{min_vox} voxels)", file=source)
     table = measure.measure_particles(env.labels, env.void, voxel_size_um, cfg.sphericity)
     if cfg.crack_estimator == "unmix" and not binary:
         table["crack_fraction"] = measure.crack_fraction_unmixed(env.labels, env.void, raw, solid, cfg.shell_vox)
@@ -203,10 +206,10 @@ def analyse(seg: Segmentation, cfg: SegmentConfig) -> None:
         if cfg.depth_face == "zmin":  # mirror so the separator side is at z max (femsim convention)
             tab["z"] = lz - tab["z"]
             tab["bbox_min_z_um"], tab["bbox_max_z_um"] = lz - tab["bbox_max_z_um"], lz - tab["bbox_min_z_um"]
-        tab["depth_um"] = lz - tab["z"]
-        seg.depth_rows = damage.depth_profile(tab["depth_um"], tab["damage_class"], lz, cfg.depth_window_um)
+        tab["scan_depth_um"] = lz - tab["z"]
+        seg.depth_rows = damage.depth_profile(tab["scan_depth_um"], tab["damage_class"], lz, cfg.depth_window_um)
     else:
-        tab["depth_um"] = np.zeros(len(tab["id"]))
+        tab["scan_depth_um"] = np.zeros(len(tab["id"]))
     severe = tab["damage_class"] == "severe"
     pts = np.column_stack([tab["x"], tab["y"], tab["z"]])[severe]
     seg.edges_ = network.knn_edges(tab["id"][severe], pts, cfg.knn)
