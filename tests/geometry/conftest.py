@@ -1,0 +1,1 @@
+from _geometry_helpers import small_table  # noqa: F401  (fixture)
