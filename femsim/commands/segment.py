@@ -80,6 +80,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--window-size", type=_floats(3), default=None, metavar="LX,LY,LZ",
                    help="window of this size (µm), centred unless --window-origin is given")
     g.add_argument("--window-origin", type=_floats(3), default=None, metavar="X0,Y0,Z0", help="window lower corner (µm)")
+    g.add_argument("--max-sphere-overlap", type=float, default=0.0, metavar="F",
+                   help="shrink table radii so no two spheres overlap by more than F × the smaller radius "
+                        "(%(default)s; the RVE builder accepts at most 0.1)")
+    g.add_argument("--keep-overlaps", action="store_true", help="write the equivalent radii unchanged")
     g.add_argument("--no-overlays", action="store_true", help="skip the overlay PNGs")
 
 
@@ -97,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
         crack_estimator=args.crack_estimator)
     rep = run_segmentation(args.image, args.out, args.voxel_size, cfg, args.dataset, args.crop, args.downsample,
                            args.max_memory_gb, args.window_size, args.window_origin, args.window,
-                           overlays=not args.no_overlays)
+                           overlays=not args.no_overlays,
+                           max_sphere_overlap=None if args.keep_overlaps else args.max_sphere_overlap)
     cc = rep["class_counts"]
     print(f"{rep['n_particles']} particles ({rep['n_interior_particles']} not touching the border), "
           f"mean equivalent radius {rep['mean_equivalent_radius_um']:.3f} µm; "

@@ -1,7 +1,9 @@
 """Files written by ``femsim segment`` (all atomically, see :mod:`femsim.io.atomic`).
 
 =========================  ==================================================================
-``particles.csv``          particle table read by ``femsim mesh`` (µm): ``id,x,y,z,radius`` then
+``particles.csv``          particle table read by ``femsim mesh`` (µm): ``id,x,y,z,radius`` (the
+                           equivalent radius, shrunk where spheres would overlap, see
+                           :func:`~femsim.segmentation.pipeline.mesh_radii`), then
                            ``volume_um3`` (``area_um2`` in 2D), ``equivalent_radius_um``,
                            ``sphericity``, ``touches_border`` (0/1), ``crack_fraction``,
                            ``damage_class``, ``scan_depth_um`` (depth from the chosen face of the
@@ -41,7 +43,7 @@ def table_columns(table: dict[str, np.ndarray], ndim: int) -> list[str]:
     cols = ["id", "x", "y", "z", "radius", size, "equivalent_radius_um", "sphericity", "touches_border",
             "crack_fraction", "damage_class", "scan_depth_um", "crack_rank"]
     cols += [f"bbox_{b}_{a}_um" for b in ("min", "max") for a in "xyz"]
-    return [c for c in cols if c == "radius" or c in table]
+    return [c for c in cols if c in table]
 
 
 def _rows(table: dict[str, np.ndarray], cols: list[str]) -> list[list[Any]]:
@@ -50,7 +52,7 @@ def _rows(table: dict[str, np.ndarray], cols: list[str]) -> list[list[Any]]:
     for i in range(n):
         row: list[Any] = []
         for c in cols:
-            v = table["equivalent_radius_um"][i] if c == "radius" else table[c][i]
+            v = table[c][i]
             if c in ("id", "crack_rank"):
                 row.append(int(v))
             elif c == "touches_border":
@@ -63,10 +65,24 @@ def _rows(table: dict[str, np.ndarray], cols: list[str]) -> list[list[Any]]:
     return out
 
 
-def write_particle_table(path: str | os.PathLike, table: dict[str, np.ndarray], ndim: int) -> None:
-    """Write a particle table CSV (see module doc)."""
-    cols = table_columns(table, ndim)
-    write_csv(path, cols, _rows(table, cols))
+def write_particle_table(path: str | os.PathLike, table: dict[str, np.ndarray], ndim: int,
+                         max_overlap: float | None = 0.0) -> int:
+    """Write a particle table CSV (see module doc); returns how many sphere radii were shrunk.
+
+    ``radius`` is the equivalent radius, shrunk by :func:`~femsim.segmentation.pipeline.mesh_radii`
+    where spheres would overlap by more than ``max_overlap`` × the smaller radius (None: never).
+    """
+    from femsim.segmentation.pipeline import mesh_radii
+
+    tab = dict(table)
+    req = tab["equivalent_radius_um"]
+    if max_overlap is None or ndim != 3:
+        tab["radius"] = req
+    else:
+        tab["radius"] = mesh_radii(np.column_stack([tab["x"], tab["y"], tab["z"]]), req, max_overlap)
+    cols = table_columns(tab, ndim)
+    write_csv(path, cols, _rows(tab, cols))
+    return int(np.sum(tab["radius"] < req - 1e-12))
 
 
 def write_labels(path: str | os.PathLike, seg: Segmentation, offset_vox: tuple[int, ...]) -> None:
@@ -130,7 +146,7 @@ def write_overlays(out_dir: Path, seg: Segmentation, classes: np.ndarray) -> lis
 
 
 def write_all(out_dir: str | os.PathLike, seg: Segmentation, window: tuple[tuple[float, ...], tuple[float, ...]] | None,
-              offset_vox: tuple[int, ...], overlays: bool = True) -> dict[str, Any]:
+              offset_vox: tuple[int, ...], overlays: bool = True, max_overlap: float | None = 0.0) -> dict[str, Any]:
     """Write every output file; returns facts for the report (file names, window count)."""
     from femsim.segmentation.pipeline import select_window
 
@@ -141,13 +157,14 @@ def write_all(out_dir: str | os.PathLike, seg: Segmentation, window: tuple[tuple
     info: dict[str, Any] = {}
     if window is not None:
         sub = select_window(tab, window[0], window[1])
-        write_particle_table(out / "particles.csv", sub, seg.ndim)
-        write_particle_table(out / "particles_all.csv", tab, seg.ndim)
+        shrunk = write_particle_table(out / "particles.csv", sub, seg.ndim, max_overlap)
+        write_particle_table(out / "particles_all.csv", tab, seg.ndim, max_overlap)
         files.append("particles_all.csv")
         info["window"] = {"lower_um": list(window[0]), "upper_um": list(window[1]),
                           "n_particles": int(len(sub["id"]))}
     else:
-        write_particle_table(out / "particles.csv", tab, seg.ndim)
+        shrunk = write_particle_table(out / "particles.csv", tab, seg.ndim, max_overlap)
+    info["n_radii_shrunk"] = shrunk
     write_labels(out / "labels.npz", seg, offset_vox)
     files.append("labels.npz")
     if seg.ndim == 3:

@@ -239,6 +239,37 @@ def select_window(table: dict[str, np.ndarray], lower_um: tuple[float, float, fl
     return out
 
 
+def mesh_radii(centres_um: np.ndarray, radii_um: np.ndarray, max_overlap: float = 0.0) -> np.ndarray:
+    """Sphere radii for the mesher: the equivalent radii, shrunk where spheres overlap.
+
+    Real particles are not spheres, so the equivalent spheres of touching particles overlap (by up
+    to a third of a radius in the NREL volume), which the RVE builder refuses. For every pair
+    overlapping by more than ``max_overlap`` × the smaller radius (closest pairs first) both radii
+    are scaled by the same factor until the overlap equals that limit; one pass suffices because
+    shrinking never creates a new overlap. Centres do not move.
+    """
+    from scipy.spatial import cKDTree
+
+    r = np.asarray(radii_um, dtype=float).copy()
+    pts = np.asarray(centres_um, dtype=float).reshape(-1, 3)
+    if len(r) < 2:
+        return r
+    pairs = cKDTree(pts).query_pairs(2.0 * float(r.max()), output_type="ndarray")
+    if len(pairs) == 0:
+        return r
+    dist = np.linalg.norm(pts[pairs[:, 0]] - pts[pairs[:, 1]], axis=1)
+    for k in np.argsort(dist, kind="stable"):
+        i, j = pairs[k]
+        d = dist[k]
+        allowed = d + max_overlap * min(r[i], r[j])
+        if r[i] + r[j] > allowed:
+            # scale both by f with f (r_i + r_j) = d + max_overlap f min(r_i, r_j)
+            f = d / (r[i] + r[j] - max_overlap * min(r[i], r[j]))
+            r[i] *= f
+            r[j] *= f
+    return r
+
+
 def config_dict(cfg: SegmentConfig) -> dict[str, Any]:
     """The configuration as a plain dict (for report.json)."""
     return asdict(cfg)

@@ -6,7 +6,8 @@
 network summary), ``elapsed_s`` (read to last file), ``timings_s`` (per stage),
 ``peak_memory_mb`` (peak resident memory of the process), ``memory_estimate_mb``, ``image``
 (source, shape, dtype, voxel size, crop offset, binary), ``threshold``, ``depth_face``,
-``depth_window_um``, ``window`` (when selected), ``top_cracked`` (ids ranked by crack fraction),
+``depth_window_um``, ``window`` (when selected), ``n_radii_shrunk`` (table spheres shrunk to
+remove overlaps), ``top_cracked`` (ids ranked by crack fraction),
 ``config`` (all stage settings) and ``files``.
 """
 
@@ -91,8 +92,15 @@ def run_segmentation(image: str | os.PathLike, out_dir: str | os.PathLike, voxel
                      crop: str | None = None, downsample: int = 1, max_memory_gb: float | None = None,
                      window_size_um: tuple[float, float, float] | None = None,
                      window_origin_um: tuple[float, float, float] | None = None,
-                     window_bounds_um: tuple[float, ...] | None = None, overlays: bool = True) -> dict[str, Any]:
-    """Read ``image``, segment it and write all outputs into ``out_dir``; returns the report."""
+                     window_bounds_um: tuple[float, ...] | None = None, overlays: bool = True,
+                     max_sphere_overlap: float | None = 0.0) -> dict[str, Any]:
+    """Read ``image``, segment it and write all outputs into ``out_dir``; returns the report.
+
+    ``max_sphere_overlap``: largest overlap of two table spheres, as a fraction of the smaller
+    radius (radii are shrunk to respect it; None keeps the equivalent radii as they are).
+    """
+    if max_sphere_overlap is not None and not 0.0 <= max_sphere_overlap < 1.0:
+        raise InputError(f"--max-sphere-overlap {max_sphere_overlap}: must lie in [0, 1)")
     t0 = time.perf_counter()
     cfg = config or pipeline.SegmentConfig()
     cfg.validate()
@@ -109,7 +117,7 @@ def run_segmentation(image: str | os.PathLike, out_dir: str | os.PathLike, voxel
         raise InputError("--window/--window-size need a 3D volume", file=vol.source)
     seg = pipeline.segment_image(vol.data, vol.voxel_size_um, cfg, vol.source)
     report = build_report(seg, vol, cfg)
-    info = outputs.write_all(out_dir, seg, window, vol.offset_vox, overlays)
+    info = outputs.write_all(out_dir, seg, window, vol.offset_vox, overlays, max_sphere_overlap)
     report.update(info)
     timings = {"read": round(t_read, 3), **seg.timings}
     report["timings_s"] = timings

@@ -134,3 +134,16 @@ def test_config_validation():
     with pytest.raises(InputError):
         pipeline.segment_image(np.eye(10), 0.0)
     assert math.isnan(network.network_summary(0, [], 1.0)["mean_edge_length_um"])
+
+
+def test_mesh_radii_remove_overlaps():
+    centres = np.array([[0.0, 0, 0], [8.0, 0, 0], [20.0, 0, 0], [0.0, 30, 0]])
+    radii = np.array([5.0, 5.0, 4.0, 3.0])
+    r = pipeline.mesh_radii(centres, radii)
+    assert r[0] + r[1] == pytest.approx(8.0) and r[0] == pytest.approx(r[1])
+    assert r[2] == 4.0 and r[3] == 3.0
+    r = pipeline.mesh_radii(centres, radii, max_overlap=0.1)
+    assert r[0] + r[1] - 8.0 == pytest.approx(0.1 * r[0])
+    for i in range(4):
+        for j in range(i + 1, 4):
+            assert np.linalg.norm(centres[i] - centres[j]) >= r[i] + r[j] - 0.1 * min(r[i], r[j]) - 1e-9
