@@ -90,7 +90,7 @@ def test_too_large_refused_with_hint(tmp_path, vol8):
 def test_too_large_tiff_refused_before_reading(tmp_path):
     path = tmp_path / "big.tif"
     tifffile.imwrite(path, np.zeros((64, 256, 256), dtype=np.uint8))
-    with pytest.raises(InputError, match="needs about 0.2 GB"):
+    with pytest.raises(InputError, match="needs about 0.3 GB"):
         io.read_image(path, voxel_size_um=1.0, max_memory_gb=0.05)
     vol = io.read_image(path, voxel_size_um=1.0, max_memory_gb=0.05, crop="0:32,0:128,0:128")  # hint works
     assert vol.data.shape == (32, 128, 128)

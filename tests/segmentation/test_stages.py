@@ -147,3 +147,19 @@ def test_mesh_radii_remove_overlaps():
     for i in range(4):
         for j in range(i + 1, 4):
             assert np.linalg.norm(centres[i] - centres[j]) >= r[i] + r[j] - 0.1 * min(r[i], r[j]) - 1e-9
+
+
+@pytest.mark.parametrize("options", [{"edges": "canny3d"}, {"edges": "canny2d", "edge_use": "cut"},
+                                     {"threshold": "multiotsu", "classes": 2}, {"edges": "off", "median_size": 0}],
+                         ids=["canny3d", "edge-cut", "multiotsu", "no-filters"])
+def test_stage_options_keep_detection(options):
+    shape = (64, 64, 64)
+    centres, radii = phantom.random_packing(shape, 25, radius_mean=9.0, seed=7)
+    cf, branches = phantom.sample_crack_fractions(len(radii), seed=7)
+    img, truth = phantom.render_phantom(shape, centres, radii, cf, branches, noise=0.05, seed=8)
+    seg = pipeline.segment_image(img, 1.0, pipeline.SegmentConfig(sphericity=False, **options))
+    found = np.column_stack([seg.table["z"], seg.table["y"], seg.table["x"]]) - 0.5
+    pairs = phantom.match_particles(truth.centres_vox, truth.radii_vox, found)
+    assert len(pairs) == len(radii) == len(found)
+    ti, fi = np.array(pairs).T
+    assert np.mean(seg.table["damage_class"][fi] == truth.damage_class[ti]) >= 0.9
