@@ -101,6 +101,15 @@ class Domain:
         self.dS = ufl.Measure("dS", domain=mesh, subdomain_data=[(tags.INTERFACE, self.interface_data)],
                               metadata={"quadrature_degree": interface_quadrature_degree})
         self.dS_exact = ufl.Measure("dS", domain=mesh, subdomain_data=[(tags.INTERFACE, self.interface_data)])
+        # electrolyte-side planes for the electrolyte potential drop: matrix facets on the current
+        # collector (exterior) and matrix/separator facets at z = L_c (interior)
+        self.ds_collector_electrolyte = ufl.Measure(
+            "ds", domain=mesh, subdomain_data=[(tags.CURRENT_COLLECTOR, self._collector_matrix_facets())])
+        sep = self.facet_tags.find(tags.CATHODE_SEPARATOR)
+        sep_data = dolfinx.fem.compute_integration_domains(dolfinx.fem.IntegralType.interior_facet,
+                                                           mesh.topology, sep)
+        self.dS_cathode_separator = ufl.Measure(
+            "dS", domain=mesh, subdomain_data=[(tags.CATHODE_SEPARATOR, np.asarray(sep_data, dtype=np.int32))])
 
     def _oriented_interface_data(self) -> np.ndarray:
         """(particle cell, local facet, electrolyte cell, local facet) per owned interface facet."""
@@ -117,6 +126,14 @@ class Domain:
         swap = ~first_is_particle
         data[swap] = data[swap][:, [2, 3, 0, 1]]
         return data.reshape(-1)
+
+    def _collector_matrix_facets(self) -> np.ndarray:
+        dolfinx = import_dolfinx()
+        facets = self.facet_tags.find(tags.CURRENT_COLLECTOR)
+        data = dolfinx.fem.compute_integration_domains(dolfinx.fem.IntegralType.exterior_facet,
+                                                       self.mesh.topology, facets)
+        data = np.asarray(data, dtype=np.int32).reshape(-1, 2)
+        return data[self.cell_region[data[:, 0]] == MATRIX].reshape(-1)
 
     # -- small conveniences -------------------------------------------------------------------
     def assemble_scalar(self, form: Any) -> float:

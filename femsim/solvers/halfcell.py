@@ -24,7 +24,7 @@ from femsim.geometry import tags
 from femsim.model.domain import MATRIX, PARTICLES, SEPARATOR, Domain
 from femsim.mpi import import_dolfinx
 from femsim.physics import electrochemistry as ec
-from femsim.solvers.presets import solver_options
+from femsim.solvers.presets import make_nonlinear_problem
 
 LOG = logging.getLogger(__name__)
 LENGTH_SCALE = 1e-6  # m, residual weights are per µm³ / µm²
@@ -128,17 +128,12 @@ class HalfCellProblem:
             + i_li * q * ds(tags.LI_METAL))
         self.residuals = [F_cs, F_phis, F_ce, F_phie]
 
-        n_dofs = sum(u.function_space.dofmap.index_map.size_global for u in self.unknowns)
-        self.n_dofs = n_dofs
-        self.preset, options = solver_options(case.solver, n_dofs)
-        LOG.info("coupled problem: %d unknowns, solver preset %s", n_dofs, self.preset)
-        self.problem = dolfinx.fem.petsc.NonlinearProblem(
-            self.residuals, self.unknowns, kind="mpi", petsc_options=options,
-            petsc_options_prefix="femsim_halfcell_", entity_maps=domain.entity_maps)
-        init_options = dict(options, snes_linesearch_type="bt", snes_max_it=50)
-        self.potential_problem = dolfinx.fem.petsc.NonlinearProblem(
-            [F_phis, F_phie], [phi_s, phi_e], kind="mpi", petsc_options=init_options,
-            petsc_options_prefix="femsim_potentials_", entity_maps=domain.entity_maps)
+        self.n_dofs = sum(u.function_space.dofmap.index_map.size_global for u in self.unknowns)
+        self.problem, self.preset = make_nonlinear_problem(self.residuals, self.unknowns, domain.entity_maps,
+                                                           case.solver, "femsim_halfcell_")
+        LOG.info("coupled problem: %d unknowns, solver preset %s", self.n_dofs, self.preset)
+        self.potential_problem, _ = make_nonlinear_problem([F_phis, F_phie], [phi_s, phi_e], domain.entity_maps,
+                                                           case.solver, "femsim_potentials_", initialisation=True)
         self._compile_diagnostics(ufl)
 
     # ------------------------------------------------------------------------------------------
@@ -152,6 +147,11 @@ class HalfCellProblem:
                                             * d.dS(tags.INTERFACE))
         self._lithium_current_form = form(self.lithium_current * d.ds(tags.LI_METAL))
         self._li_inventory_form = form(self.particle_concentration * d.dx(PARTICLES))
+        one = dolfinx.fem.Constant(d.mesh, 1.0)
+        self._phi_e_collector = (form(self.electrolyte_potential * d.ds_collector_electrolyte(tags.CURRENT_COLLECTOR)),
+                                 self._scalar(form(one * d.ds_collector_electrolyte(tags.CURRENT_COLLECTOR))))
+        self._phi_e_separator = (form(self.electrolyte_potential("+") * d.dS_cathode_separator(tags.CATHODE_SEPARATOR)),
+                                 self._scalar(form(one * d.dS_cathode_separator(tags.CATHODE_SEPARATOR))))
         mat = self.case.materials
         self._salt_form = form(mat.matrix_porosity * self.electrolyte_concentration * d.dx(MATRIX)
                                + mat.separator_porosity * self.electrolyte_concentration * d.dx(SEPARATOR))
@@ -165,6 +165,13 @@ class HalfCellProblem:
     def voltage(self) -> float:
         """φ_ext: mean solid potential on the current collector (V)."""
         return self._scalar(self._voltage_form) / self._cc_area
+
+    def electrolyte_potential_drop(self) -> float:
+        """Δφ_l = ⟨φ_e⟩ on the collector plane − ⟨φ_e⟩ on the cathode/separator plane (V)."""
+        (f_cc, a_cc), (f_sep, a_sep) = self._phi_e_collector, self._phi_e_separator
+        if a_cc <= 0 or a_sep <= 0:
+            return float("nan")
+        return self._scalar(f_cc) / a_cc - self._scalar(f_sep) / a_sep
 
     def interface_current(self) -> float:
         """∫ f_w i_n dS over all particle surfaces (A)."""

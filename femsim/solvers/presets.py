@@ -60,3 +60,24 @@ def solver_options(solver_section: Any, n_dofs: int) -> tuple[str, dict[str, Any
     opts.update(linear_options(preset))
     opts.update({k: (str(v).lower() if isinstance(v, bool) else v) for k, v in solver_section.petsc_options.items()})
     return preset, opts
+
+
+def make_nonlinear_problem(residuals: list[Any], unknowns: list[Any], entity_maps: list[Any], solver_section: Any,
+                           prefix: str, initialisation: bool = False) -> tuple[Any, str]:
+    """Create the blocked SNES problem for ``residuals`` with the case's solver preset.
+
+    Returns (dolfinx NonlinearProblem, resolved preset name). ``initialisation`` selects a more
+    robust Newton (backtracking line search, more iterations) for the consistent initial solve.
+    """
+    from femsim.mpi import import_dolfinx
+
+    dolfinx = import_dolfinx()
+    import dolfinx.fem.petsc  # noqa: F401
+
+    n_dofs = sum(u.function_space.dofmap.index_map.size_global for u in unknowns)
+    preset, options = solver_options(solver_section, n_dofs)
+    if initialisation:
+        options = dict(options, snes_linesearch_type="bt", snes_max_it=50)
+    problem = dolfinx.fem.petsc.NonlinearProblem(residuals, unknowns, kind="mpi", petsc_options=options,
+                                                 petsc_options_prefix=prefix, entity_maps=entity_maps)
+    return problem, preset

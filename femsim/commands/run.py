@@ -1,0 +1,42 @@
+"""``femsim run CASE``: mesh (or reuse the mesh), solve the coupled problem, write the results."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "run a case: mesh, coupled electrochemistry and stress, results folder"
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("case", help="case TOML file")
+    parser.add_argument("--resume", action="store_true", help="continue from the newest complete snapshot")
+    parser.add_argument("--out", help="results folder (overrides output.folder)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from femsim.case import load_case
+    from femsim.simulation import run_case
+
+    case = load_case(args.case)
+    if args.out:
+        case.output.folder = Path(args.out).resolve()
+    result = run_case(case, resume=args.resume)
+    s = result.summary
+    from femsim.mpi import world_rank_size
+
+    if world_rank_size()[0] == 0:
+        print(f"{case.name}: {result.status} ({s.get('termination')}) after {s.get('time_end_s', 0):.1f} s simulated, "
+              f"{s.get('n_steps', 0)} steps, {s.get('n_dofs', 0)} unknowns, wall {s.get('wall_time_s', 0):.1f} s; "
+              f"results in {result.folder}")
+        if s.get("time_to_cutoff_s") is not None:
+            print(f"  cut-off at {s['time_to_cutoff_s']:.1f} s, delivered {s['delivered_capacity_mAh_cm2']:.3f} mAh/cm², "
+                  f"mean Δφ_l {1e3 * s['mean_electrolyte_potential_drop_V']:.2f} mV")
+        if s.get("soc_separator_150s") is not None:
+            print(f"  SOC at 150 s: separator-side {s['soc_separator_150s']:.4f}, "
+                  f"collector-side {s['soc_collector_150s']:.4f}")
+        if s.get("peak_sigma_eq_Pa") is not None:
+            print(f"  peak σ_eq: P_s {s['peak_sigma_eq_separator_Pa'] / 1e6:.1f} MPa, "
+                  f"P_cc {s['peak_sigma_eq_collector_Pa'] / 1e6:.1f} MPa, any particle {s['peak_sigma_eq_Pa'] / 1e6:.1f} MPa")
+    return 0 if result.status == "finished" else 1

@@ -1,0 +1,324 @@
+"""One run of a case: mesh → domain → coupled problem → adaptive stepping → results folder.
+
+:func:`run_case` is what ``femsim run`` calls; it works unchanged under ``mpiexec -n N``.
+The run records its status in ``run.json`` (running → finished / failed / interrupted) and
+writes everything described in ``docs/results_format.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from femsim.errors import SolverError
+from femsim.parameters import FARADAY
+
+LOG = logging.getLogger(__name__)
+UM = 1e-6
+
+
+@dataclasses.dataclass
+class RunResult:
+    status: str
+    folder: Path
+    summary: dict[str, Any]
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def _particle_table_for(case: Any) -> Any | None:
+    """The (adjusted) particle table the mesh was built from, if the case has one."""
+    if case.geometry.particle_table is None:
+        return None
+    from femsim.geometry.pipeline import prepare_table
+
+    table, _ = prepare_table(case)
+    return table
+
+
+class Simulation:
+    """Set up and run one case (see module docstring)."""
+
+    def __init__(self, case: Any, comm: Any = None, resume: bool = False):
+        from femsim.mpi import comm_world
+
+        self.case = case
+        self.comm = comm if comm is not None else comm_world()
+        self.rank = self.comm.rank
+        self.folder = case.results_dir()
+        self.resume = resume
+        self.timings: dict[str, float] = {}
+        self.t_start = time.perf_counter()
+        self.summary: dict[str, Any] = {}
+        self.peak_probe: dict[str, float] = {"Ps": 0.0, "Pcc": 0.0}
+        self.probe_history: list[dict[str, Any]] = []
+
+    # -- set-up ---------------------------------------------------------------------------------
+    def setup(self) -> None:
+        from femsim.geometry.load import load_mesh
+        from femsim.geometry.pipeline import mesh_case
+        from femsim.io.results import ResultsWriter, versions
+        from femsim.model.domain import PARTICLES, Domain
+        from femsim.model.particles import ParticleStatistics
+        from femsim.parameters import build_material_sets
+        from femsim.solvers.halfcell import HalfCellProblem
+
+        case, comm = self.case, self.comm
+        table = _particle_table_for(case)
+        self.table = table
+        extra_cols = list(table.extra) if table is not None else []
+        self.writer = ResultsWriter(self.folder, comm, resume=self.resume, extra_particle_columns=extra_cols)
+        self.writer.update_manifest(status="running", reason="", case_file=str(case.source) if case.source else None,
+                                    case=case.to_dict(), versions=versions(), n_ranks=comm.size)
+        t0 = time.perf_counter()
+        msh = mesh_case(case, comm=comm)
+        self.timings["mesh_s"] = time.perf_counter() - t0
+        mesh_report = Path(msh).with_name("mesh_report.json")
+        mesh_info: dict[str, Any] = {"file": str(msh)}
+        if mesh_report.is_file():
+            import json
+
+            mesh_info["report"] = json.loads(mesh_report.read_text())
+        t0 = time.perf_counter()
+        mesh, cell_tags, facet_tags = load_mesh(msh, comm)
+        self.domain = Domain(mesh, cell_tags, facet_tags, case.solver.interface_quadrature_degree,
+                             case.solver.bulk_quadrature_degree)
+        self.materials = build_material_sets(case.materials)
+        self.problem = HalfCellProblem(self.domain, self.materials, case)
+        self.cathode_thickness = case.geometry.box_um[2] * UM
+        self.stats = ParticleStatistics(self.domain, self.problem.particle_concentration, self.cathode_thickness)
+        self.timings["setup_s"] = time.perf_counter() - t0
+        # nominal stoichiometry swing: Q_areal / (F c_max V_NMC / A)
+        self.area = self.domain.facet_area(11)
+        self.nmc_volume = self.domain.measure_of(PARTICLES)
+        q_areal = case.protocol.capacity_mAh_cm2 * 36.0e3  # C/m²
+        self.dx_nominal = q_areal / (FARADAY * self.problem.c_max * self.nmc_volume / self.area)
+        self.x0 = case.protocol.initial_stoichiometry
+        n_cells = comm.allreduce(mesh.topology.index_map(3).size_local)
+        mesh_info.update(n_cells=n_cells, n_vertices=mesh.topology.index_map(0).size_global, n_dofs=self.problem.n_dofs,
+                         nmc_volume_m3=self.nmc_volume, area_m2=self.area, n_particles=len(self.stats.ids),
+                         interface_area_m2=self.domain.interface_area())
+        self.writer.update_manifest(mesh=mesh_info, solver_preset=self.problem.preset)
+        self.mechanics = None
+        if case.mechanics.enabled:
+            self.mechanics = self._make_mechanics()
+        self.fields = None
+        if case.output.fields:
+            from femsim.io.fields import FieldWriter
+
+            self.fields = FieldWriter(self.folder / "fields", self.domain, self.problem)
+        LOG.info("%s: %d cells, %d particles, %d unknowns, NMC fraction %.3f, Δx_nominal %.3f", case.name, n_cells,
+                 len(self.stats.ids), self.problem.n_dofs,
+                 self.nmc_volume / (self.area * self.cathode_thickness), self.dx_nominal)
+
+    def _make_mechanics(self) -> Any:
+        try:
+            from femsim.solvers.mechanics import MechanicsSolver
+        except ImportError:
+            LOG.warning("mechanics requested but femsim.solvers.mechanics is not available: stress not computed")
+            return None
+        t0 = time.perf_counter()
+        mech = MechanicsSolver(self.domain, self.materials.cathode, self.case.mechanics,
+                               c_ref=self.x0 * self.problem.c_max)
+        self.timings["mechanics_setup_s"] = time.perf_counter() - t0
+        return mech
+
+    # -- per-step records ----------------------------------------------------------------------
+    def soc(self, mean_c: float) -> float:
+        return (self.x0 - mean_c / self.problem.c_max) / self.dx_nominal
+
+    def record_step(self, time_s: float, dt_s: float, current_density: float, voltage: float, its: int) -> None:
+        mean_all, mean_sep, mean_cc = self.stats.window_means()
+        drop = self.problem.electrolyte_potential_drop()
+        row = [time_s, current_density * self.area, voltage, drop, self.soc(mean_all), self.soc(mean_sep),
+               self.soc(mean_cc), its, dt_s]
+        self.rows.append(row)
+        self.writer.append_timeseries(row)
+        self.steps_since_mechanics += 1
+        if self.mechanics is not None and self.steps_since_mechanics >= self.case.mechanics.every_n_steps:
+            self.solve_mechanics(time_s)
+
+    def solve_mechanics(self, time_s: float) -> None:
+        t0 = time.perf_counter()
+        self.mechanics.solve(self.problem.particle_concentration)
+        self.steps_since_mechanics = 0
+        for probe in self.mechanics.probes():
+            c = float(probe.get("c_over_cmax", float("nan")))
+            soc = (self.x0 - c) / self.dx_nominal if math.isfinite(c) else float("nan")
+            self.writer.append_probe([time_s, probe["probe"], probe["x_um"], probe["y_um"], probe["z_um"],
+                                      probe["particle_id"], soc, c, probe["sigma_eq_Pa"]])
+            name = probe["probe"]
+            self.peak_probe[name] = max(self.peak_probe.get(name, 0.0), float(probe["sigma_eq_Pa"]))
+        stress = self.mechanics.particle_stress()
+        self.peak_particle_stress = np.maximum(self.peak_particle_stress, stress["sigma_eq_max_Pa"])
+        self.timings["mechanics_s"] = self.timings.get("mechanics_s", 0.0) + time.perf_counter() - t0
+
+    def write_output(self, time_s: float) -> None:
+        """particles.csv rows and fields at an output time."""
+        t0 = time.perf_counter()
+        if self.mechanics is not None and self.steps_since_mechanics > 0:
+            self.solve_mechanics(time_s)
+        st = self.stats
+        cmax = self.problem.c_max
+        mean = st.mean_concentration()
+        lo, hi = st.surface_extrema()
+        n = len(st.ids)
+        nan = np.full(n, np.nan)
+        stress = self.mechanics.particle_stress() if self.mechanics is not None else {}
+        radius = (3 * st.volume / (4 * np.pi)) ** (1 / 3)
+        extra_cols: list[list[str]] = []
+        if self.table is not None:
+            index = {int(i): k for k, i in enumerate(self.table.ids)}
+            rows_in_table = [index.get(int(i)) for i in st.ids]
+            radius = np.array([self.table.radii[k] * UM if k is not None else r for k, r in zip(rows_in_table, radius)])
+            extra_cols = [[self.table.extra[c][k] if k is not None else "" for c in self.table.extra]
+                          for k in rows_in_table]
+        rows = []
+        for k in range(n):
+            row = [time_s, int(st.ids[k]), *(st.centroid[k] / UM), radius[k] / UM, st.depth[k] / UM,
+                   st.volume[k] / UM**3, mean[k] / cmax, lo[k] / cmax, hi[k] / cmax, self.soc(mean[k]),
+                   stress.get("sigma_eq_max_Pa", nan)[k], stress.get("sigma_eq_mean_Pa", nan)[k],
+                   stress.get("sigma_1_max_Pa", nan)[k]]
+            rows.append(row + (extra_cols[k] if extra_cols else []))
+        self.writer.add_particle_rows(rows)
+        if self.fields is not None:
+            extra = list(self.mechanics.fields().values()) if self.mechanics is not None else []
+            self.fields.write(time_s, extra)
+        self.outputs_written.append(time_s)
+        self.timings["output_s"] = self.timings.get("output_s", 0.0) + time.perf_counter() - t0
+
+    # -- the run -------------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        from femsim.io.progress import Progress
+        from femsim.solvers.stepping import GalvanostaticStepper
+
+        case, prot = self.case, self.case.protocol
+        self.rows: list[list[Any]] = []
+        self.outputs_written: list[float] = []
+        self.steps_since_mechanics = 0
+        self.peak_particle_stress = np.zeros(len(self.stats.ids))
+        problem = self.problem
+        stepper = GalvanostaticStepper(problem, prot, case.solver, case.output.times_s)
+        self.stepper = stepper
+        problem.set_initial_state()
+        ok, its, why = problem.solve_potentials(stepper.current())
+        if not ok:
+            raise SolverError(f"consistent initialisation of the potentials failed ({why})")
+        problem.commit()
+        v0 = problem.voltage()
+        stepper.state.voltage_V = v0
+        self.record_step(0.0, 0.0, stepper.current(), v0, its)
+        if 0.0 in case.output.times_s:
+            self.write_output(0.0)
+        progress = Progress(case.output.progress, self.rank)
+        cut = prot.voltage_cutoff_V
+
+        def on_step(rec: Any) -> None:
+            self.record_step(rec.time_s, rec.dt_s, rec.current_density_A_m2, rec.voltage_V, rec.newton_iterations)
+            frac_t = rec.time_s / (prot.t_end_s + prot.rest_s)
+            frac_v = (rec.voltage_V - v0) / (cut - v0) if cut != v0 else 0.0
+            progress.update(max(frac_t, frac_v if rec.phase == "load" else 0.0),
+                            f"t={rec.time_s:7.1f} s V={rec.voltage_V:.4f} V dt={rec.dt_s:.3g} s")
+
+        stepper.on_step.append(on_step)
+        stepper.on_output.append(self.write_output)
+        t0 = time.perf_counter()
+        try:
+            termination = stepper.run()
+        finally:
+            progress.close()
+            self.timings["stepping_s"] = time.perf_counter() - t0
+        if case.output.final_output and (not self.outputs_written or
+                                         abs(self.outputs_written[-1] - stepper.state.time_s) > 1e-9):
+            self.write_output(stepper.state.time_s)
+        return self._finish("finished", termination)
+
+    def _finish(self, status: str, termination: str, reason: str = "") -> RunResult:
+        st = self.stepper.state if hasattr(self, "stepper") else None
+        rows = np.array(self.rows, dtype=float) if getattr(self, "rows", None) else np.zeros((0, 9))
+        summary: dict[str, Any] = {"termination": termination}
+        if len(rows):
+            t, current, volt, drop = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]
+            charge = float(np.sum(0.5 * (current[1:] + current[:-1]) * np.diff(t))) if len(t) > 1 else 0.0
+            late = t > min(5.0, t[-1])
+            summary.update(
+                time_end_s=float(t[-1]),
+                time_to_cutoff_s=float(self._cutoff_time()) if termination == "cutoff" or
+                self.stepper.state.termination == "cutoff" else None,
+                delivered_capacity_mAh_cm2=abs(charge) / self.area / 36.0e3,
+                mean_electrolyte_potential_drop_V=float(np.mean(drop[late])) if late.any() else float(drop[-1]),
+                voltage_end_V=float(volt[-1]), soc_end=float(rows[-1, 4]), n_steps=int(st.n_steps if st else 0),
+                n_rejected_steps=int(self.stepper.rejected_steps), newton_iterations_total=int(rows[:, 7].sum()))
+            s150 = self._soc_at(150.0)
+            summary.update(soc_separator_150s=s150[0], soc_collector_150s=s150[1])
+        if self.mechanics is not None:
+            summary.update(peak_sigma_eq_separator_Pa=self.peak_probe.get("Ps"),
+                           peak_sigma_eq_collector_Pa=self.peak_probe.get("Pcc"),
+                           peak_sigma_eq_Pa=float(np.max(self.peak_particle_stress))
+                           if len(self.peak_particle_stress) else None)
+        summary.update(n_dofs=self.problem.n_dofs, wall_time_s=time.perf_counter() - self.t_start,
+                       mechanics_wall_time_s=self.timings.get("mechanics_s", 0.0))
+        self.summary = summary
+        self.writer.update_manifest(status=status, reason=reason, summary=summary, timings=self.timings)
+        if self.fields is not None:
+            self.fields.close()
+        return RunResult(status, self.folder, summary)
+
+    def _cutoff_time(self) -> float:
+        times = [r[0] for r in self.rows if r[1] != 0.0]
+        return times[-1] if times else float("nan")
+
+    def _soc_at(self, time_s: float) -> tuple[float | None, float | None]:
+        rows = np.array(self.rows)
+        if rows[-1, 0] < time_s - 1e-9:
+            return None, None
+        k = int(np.argmin(np.abs(rows[:, 0] - time_s)))
+        return float(rows[k, 5]), float(rows[k, 6])
+
+
+def run_case(case: Any, comm: Any = None, resume: bool = False) -> RunResult:
+    """Run a validated case; returns the status, results folder and summary.
+
+    Solver failures (step below the minimum) end with status ``failed`` (not an exception);
+    SIGTERM/SIGINT end with status ``interrupted``.
+    """
+    sim = Simulation(case, comm, resume)
+    previous = {}
+
+    def interrupted(signum: int, frame: Any) -> None:  # pragma: no cover - signal path
+        raise _Interrupted(signal.Signals(signum).name)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            previous[sig] = signal.signal(sig, interrupted)
+        except ValueError:  # not in the main thread
+            pass
+    try:
+        sim.setup()
+        return sim.run()
+    except SolverError as exc:
+        LOG.error("run failed: %s", exc)
+        if sim.fields is not None if hasattr(sim, "fields") else False:
+            sim.write_output(sim.stepper.state.time_s)
+        return sim._finish("failed", "failed", str(exc))
+    except _Interrupted as exc:
+        LOG.error("interrupted by %s", exc)
+        if hasattr(sim, "writer"):
+            sim.writer.update_manifest(status="interrupted", reason=f"signal {exc}", timings=sim.timings)
+        raise SystemExit(130) from None
+    except BaseException as exc:
+        if hasattr(sim, "writer") and not isinstance(exc, SystemExit):
+            sim.writer.update_manifest(status="failed", reason=f"{type(exc).__name__}: {exc}", timings=sim.timings)
+        raise
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
