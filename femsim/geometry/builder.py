@@ -17,9 +17,10 @@ Mesh sizes (background field, minimum of): per particle, ``h = min(surface, surf
 × R)`` at its surface, growing with the distance d from it as ``h + (matrix - h) * d /
 grading_distance`` (same slope on into the separator up to ``separator``); ``particle_core``
 inside particles, ``matrix`` in the matrix, ``separator`` in the separator. Particles are binned
-by radius (max/min <= 1.12) so a few distance fields serve all. Sizing the surface relative to
-the radius keeps every particle's volume error (flat facets inside the sphere, about
-``0.3 (h/R)²``) below 2 % at the lowest cell count. 3-D: HXT on one thread with a fixed seed,
+by surface size (max/min <= 1.12) so a few distance fields serve all. Sizing the surface relative
+to the radius keeps every particle's volume error (flat facets inside the sphere, about
+``0.3 (h/R)²``) below 2 % at the lowest cell count; thin caps left by the box get finer sizes
+(:func:`surface_sizes`). 3-D: HXT on one thread with a fixed seed,
 which is reproducible (same file byte for byte); more threads are faster but not reproducible.
 """
 
@@ -162,32 +163,43 @@ def _facet_groups(gmsh: Any, regions: dict[int, list[int]], full: np.ndarray, lc
             gmsh.model.addPhysicalGroup(2, sorted(surfs), tag, name=T.PHYSICAL_NAMES[tag])
 
 
-def _radius_bins(radii: np.ndarray, ratio: float = 1.12) -> list[np.ndarray]:
-    """Group particle indices into bins with max/min radius <= ratio (smallest radii first)."""
-    order = np.argsort(radii, kind="stable")
+def _bins(values: np.ndarray, ratio: float = 1.12) -> list[np.ndarray]:
+    """Group indices into bins with max/min value <= ratio (smallest first)."""
+    order = np.argsort(values, kind="stable")
     bins: list[list[int]] = []
     for i in order:
-        if bins and radii[i] <= ratio * radii[bins[-1][0]]:
+        if bins and values[i] <= ratio * values[bins[-1][0]]:
             bins[-1].append(int(i))
         else:
             bins.append([int(i)])
     return [np.array(b) for b in bins]
 
 
-def surface_sizes(radii: np.ndarray, sizes: MeshSizes) -> np.ndarray:
-    """Element size (µm) at each particle's surface: min(surface, surface_per_radius × R)."""
-    return np.minimum(sizes.surface, sizes.surface_per_radius * np.asarray(radii, dtype=float))
+def surface_sizes(centres: np.ndarray, radii: np.ndarray, box_um: Sequence[float], sizes: MeshSizes) -> np.ndarray:
+    """Element size (µm) at each particle's surface: ``min(surface, surface_per_radius × sqrt(R ℓ))``.
+
+    ``ℓ = R`` for a sphere, a hemisphere or anything thicker; for a thin cap left inside the box
+    (in-box depth ``d < R`` along some axis) ``ℓ = d (3R - d) / (2R)``, the length that makes the
+    faceting volume error of the cap (≈ 0.3 h² / (R ℓ)) the same as that of a whole sphere.
+    """
+    c = np.asarray(centres, dtype=float)
+    r = np.asarray(radii, dtype=float)
+    box = np.asarray(box_um, dtype=float)
+    extent = np.minimum(c + r[:, None], box) - np.maximum(c - r[:, None], 0.0)
+    d = np.clip(extent.min(axis=1), 1e-9, None)
+    ell = np.where(d >= r, r, d * (3.0 * r - d) / (2.0 * r))
+    return np.minimum(sizes.surface, sizes.surface_per_radius * np.sqrt(r * ell))
 
 
-def set_size_fields(gmsh: Any, regions: dict[int, list[int]], radii: np.ndarray, sizes: MeshSizes) -> None:
-    """Background size field (see the module docstring); particles are binned by radius so that a
-    handful of distance fields serve all of them."""
+def set_size_fields(gmsh: Any, regions: dict[int, list[int]], h_surf: np.ndarray, radii: np.ndarray,
+                    sizes: MeshSizes) -> None:
+    """Background size field (see the module docstring); particles are binned by surface size so
+    that a handful of distance fields serve all of them."""
     f = gmsh.model.mesh.field
     particle_tags = [tag for tag in regions if T.is_particle_tag(tag)]
     particle_vols = [v for tag in particle_tags for v in regions[tag]]
-    h_surf = surface_sizes(radii, sizes)
     fields = []
-    for members in _radius_bins(np.asarray(radii)):
+    for members in _bins(np.asarray(h_surf)):
         h = float(h_surf[members].min())
         rmax = float(np.asarray(radii)[members].max())
         surfaces = set()
@@ -288,7 +300,8 @@ def build_mesh(table: ParticleTable, box_um: Sequence[float], separator_um: floa
         gmsh.model.add("rve")
         regions = build_model(gmsh, table, box_um, separator_um)
         t_geo = time.perf_counter()
-        set_size_fields(gmsh, regions, table.radii, sizes)
+        h_surf = surface_sizes(table.centres, table.radii, box_um, sizes)
+        set_size_fields(gmsh, regions, h_surf, table.radii, sizes)
         gmsh.model.mesh.generate(2)
         _LOG.debug("surface mesh done %.1f s", time.perf_counter() - t_geo)
         gmsh.model.mesh.generate(3)

@@ -27,6 +27,7 @@ def load_mesh(path: str | Path, comm: Any = None, scale: float = UM) -> tuple[An
 
     dolfinx = import_dolfinx()
     import dolfinx.io.gmsh
+    import dolfinx.mesh
     from mpi4py import MPI
 
     comm = MPI.COMM_WORLD if comm is None else comm
@@ -35,7 +36,26 @@ def load_mesh(path: str | Path, comm: Any = None, scale: float = UM) -> tuple[An
     if not comm.bcast(exists, root=0):
         raise InputError("mesh file not found", file=str(path))
     partitioner = dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet, 2)
-    data = dolfinx.io.gmsh.read_from_msh(str(path), comm, 0, gdim=3, partitioner=partitioner)
+    import gmsh
+
+    error = None
+    if comm.rank == 0:  # read quietly; a broken file raises on every rank instead of hanging
+        gmsh.initialize(interruptible=False)
+        gmsh.option.setNumber("General.Terminal", 0)
+        try:
+            gmsh.model.add("rve")
+            gmsh.merge(str(path))
+        except Exception as exc:  # noqa: BLE001 - gmsh raises plain Exception
+            error = f"cannot read mesh: {exc}"
+            gmsh.finalize()
+    error = comm.bcast(error, root=0)
+    if error:
+        raise InputError(error, file=str(path))
+    try:
+        data = dolfinx.io.gmsh.model_to_mesh(gmsh.model, comm, 0, gdim=3, partitioner=partitioner)
+    finally:
+        if comm.rank == 0:
+            gmsh.finalize()
     mesh = data.mesh
     if scale != 1.0:
         mesh.geometry.x[:] *= scale

@@ -106,3 +106,15 @@ def test_missing_mesh_file(shared_dir):
 
     with pytest.raises(InputError, match="not found"):
         load_mesh(shared_dir / "nope.msh", MPI.COMM_WORLD)
+
+
+@pytest.mark.parallel
+def test_corrupt_mesh_file(shared_dir):
+    from femsim.geometry.load import load_mesh
+
+    bad = shared_dir / "corrupt.msh"
+    if MPI.COMM_WORLD.rank == 0:
+        bad.write_text("$MeshFormat\n4.1 0 8\n$EndMeshFormat\n$Nodes\ngarbage\n", encoding="utf-8")
+    MPI.COMM_WORLD.barrier()
+    with pytest.raises(InputError, match="cannot read mesh|no cell"):
+        load_mesh(bad, MPI.COMM_WORLD)

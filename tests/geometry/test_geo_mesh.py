@@ -77,3 +77,16 @@ def test_small_case_tags_and_hash(tmp_path, small_table):
     mesh_case(case)
     r2 = json.loads((msh.parent / REPORT_NAME).read_text(encoding="utf-8"))
     assert r2["input_hash"] != first and r2["n_particles"] == 2
+
+
+def test_thin_caps_and_reproducible(tmp_path):
+    # id 0: a 0.3 µm cap through x = 0; id 1: a 0.6 µm cap through z = 0 (current collector)
+    rows = ["0,-1.7,5,5,2", "1,5,5,-3.0,3.6", "2,6,6,5,1.5"]
+    case = load_case(write_case(tmp_path, write_table(tmp_path / "caps.csv", rows)))
+    msh = mesh_case(case)
+    r = json.loads((msh.parent / REPORT_NAME).read_text(encoding="utf-8"))
+    assert max(abs(p["rel_error"]) for p in r["particle_volumes"].values()) < 0.02
+    assert r["facet_areas_um2"]["current_collector"] == pytest.approx(100.0, rel=1e-9)
+    first = msh.read_bytes()
+    mesh_case(case, force=True)
+    assert msh.read_bytes() == first  # one gmsh thread + fixed seed: byte-identical
