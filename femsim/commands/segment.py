@@ -41,6 +41,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--max-memory-gb", type=float, default=None,
                    help="memory budget (default 80%% of available memory); larger images are refused")
     g = parser.add_argument_group("stages")
+    g.add_argument("--invert", action="store_true", help="particles are dark on a bright background")
     g.add_argument("--median", type=int, default=d.median_size, metavar="N", help="median filter size, 0 = off (%(default)s)")
     g.add_argument("--edges", choices=("canny2d", "canny3d", "off"), default=d.edges,
                    help="edge detection: Canny per slice, 3D gradient + hysteresis, or off (%(default)s)")
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     from femsim.segmentation.workflow import run_segmentation
 
     cfg = SegmentConfig(
-        median_size=args.median, edges=args.edges, edge_sigma=args.edge_sigma, edge_low=args.edge_quantiles[0],
+        invert=args.invert, median_size=args.median, edges=args.edges, edge_sigma=args.edge_sigma, edge_low=args.edge_quantiles[0],
         edge_high=args.edge_quantiles[1], edge_use=args.edge_use, threshold=args.threshold, classes=args.classes,
         threshold_value=args.threshold_value, close_radius=args.close_radius, envelope_radius=args.envelope_radius,
         merge_factor=args.merge_factor, saddle_ratio=args.saddle_ratio, min_seed_radius=args.min_seed_radius,

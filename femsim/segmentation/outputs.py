@@ -171,9 +171,9 @@ def write_all(out_dir: str | os.PathLike, seg: Segmentation, window: tuple[tuple
         write_csv(out / "depth_profile.csv", damage.PROFILE_HEADER, seg.depth_rows)
         files.append("depth_profile.csv")
     severe = tab["damage_class"] == "severe"
-    write_csv(out / "damage_network.csv", network.NETWORK_HEADER, seg.edges_)
+    write_csv(out / "damage_network.csv", network.NETWORK_HEADER, seg.network_edges)
     network.write_vtk(out / "damage_network.vtk", tab["id"][severe],
-                      np.column_stack([tab["x"], tab["y"], tab["z"]])[severe], seg.edges_)
+                      np.column_stack([tab["x"], tab["y"], tab["z"]])[severe], seg.network_edges)
     files += ["damage_network.csv", "damage_network.vtk"]
     if overlays:
         files += write_overlays(out, seg, tab["damage_class"])

@@ -2,7 +2,7 @@
 
 Stages and defaults (every one configurable through :class:`SegmentConfig` / ``femsim segment``):
 
-1. normalise grey levels to [0, 1];
+1. normalise grey levels to [0, 1] (``invert``: for dark particles on a bright background);
 2. median filter, 3 voxels (skipped for already-binary input);
 3. edges: Canny per z slice (σ 1 voxel, hysteresis at the 80th/90th gradient percentiles); used for
    the overlays, or (``edge_use="cut"``) removed from the mask before the distance transform;
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 class SegmentConfig:
     """Settings of every stage (lengths in voxels unless the name says µm)."""
 
+    invert: bool = False
     median_size: int = 3
     edges: str = "canny2d"
     edge_sigma: float = 1.0
@@ -112,7 +113,7 @@ class Segmentation:
     threshold_method: str
     binary_input: bool
     timings: dict[str, float] = field(default_factory=dict)
-    edges_: list[tuple[int, int, float]] = field(default_factory=list)
+    network_edges: list[tuple[int, int, float]] = field(default_factory=list)
     network_summary: dict[str, Any] = field(default_factory=dict)
     depth_rows: list[tuple] = field(default_factory=list)
 
@@ -148,6 +149,8 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
         t = now
 
     img = filters.normalise(image, source)
+    if cfg.invert:  # dark particles on a bright background
+        img = 1.0 - img
     raw = img
     binary = filters.is_binary(img)
     lap("normalise")
@@ -212,10 +215,10 @@ def analyse(seg: Segmentation, cfg: SegmentConfig) -> None:
         tab["scan_depth_um"] = np.zeros(len(tab["id"]))
     severe = tab["damage_class"] == "severe"
     pts = np.column_stack([tab["x"], tab["y"], tab["z"]])[severe]
-    seg.edges_ = network.knn_edges(tab["id"][severe], pts, cfg.knn)
+    seg.network_edges = network.knn_edges(tab["id"][severe], pts, cfg.knn)
     ex = seg.extent_um
     volume = ex[0] * ex[1] * (ex[2] if seg.ndim == 3 else seg.voxel_size_um)
-    seg.network_summary = network.network_summary(int(severe.sum()), seg.edges_, volume)
+    seg.network_summary = network.network_summary(int(severe.sum()), seg.network_edges, volume)
 
 
 def select_window(table: dict[str, np.ndarray], lower_um: tuple[float, float, float],

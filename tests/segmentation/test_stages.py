@@ -150,13 +150,16 @@ def test_mesh_radii_remove_overlaps():
 
 
 @pytest.mark.parametrize("options", [{"edges": "canny3d"}, {"edges": "canny2d", "edge_use": "cut"},
-                                     {"threshold": "multiotsu", "classes": 2}, {"edges": "off", "median_size": 0}],
-                         ids=["canny3d", "edge-cut", "multiotsu", "no-filters"])
+                                     {"threshold": "multiotsu", "classes": 2}, {"edges": "off", "median_size": 0},
+                                     {"invert": True}],
+                         ids=["canny3d", "edge-cut", "multiotsu", "no-filters", "inverted"])
 def test_stage_options_keep_detection(options):
     shape = (64, 64, 64)
     centres, radii = phantom.random_packing(shape, 25, radius_mean=9.0, seed=7)
     cf, branches = phantom.sample_crack_fractions(len(radii), seed=7)
     img, truth = phantom.render_phantom(shape, centres, radii, cf, branches, noise=0.05, seed=8)
+    if options.get("invert"):
+        img = -img  # dark particles
     seg = pipeline.segment_image(img, 1.0, pipeline.SegmentConfig(sphericity=False, **options))
     found = np.column_stack([seg.table["z"], seg.table["y"], seg.table["x"]]) - 0.5
     pairs = phantom.match_particles(truth.centres_vox, truth.radii_vox, found)
