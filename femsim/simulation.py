@@ -45,6 +45,17 @@ def _particle_table_for(case: Any) -> Any | None:
     return table
 
 
+def _scheduler_environment() -> dict[str, str]:
+    """Batch-scheduler variables worth keeping with the results (SLURM array task, job ids, host)."""
+    import os
+    import socket
+
+    keys = ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_JOB_ID", "SLURM_JOB_ID", "SLURM_NTASKS", "SLURM_JOB_PARTITION")
+    env = {k: os.environ[k] for k in keys if k in os.environ}
+    env["hostname"] = socket.gethostname()
+    return env
+
+
 class Simulation:
     """Set up and run one case (see module docstring)."""
 
@@ -78,7 +89,8 @@ class Simulation:
         extra_cols = list(table.extra) if table is not None else []
         self.writer = ResultsWriter(self.folder, comm, resume=self.resume, extra_particle_columns=extra_cols)
         self.writer.update_manifest(status="running", reason="", case_file=str(case.source) if case.source else None,
-                                    case=case.to_dict(), versions=versions(), n_ranks=comm.size)
+                                    case=case.to_dict(), versions=versions(), n_ranks=comm.size,
+                                    environment=_scheduler_environment())
         t0 = time.perf_counter()
         msh = mesh_case(case, comm=comm)
         self.timings["mesh_s"] = time.perf_counter() - t0
