@@ -30,7 +30,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     from femsim.segmentation.pipeline import SegmentConfig
 
     d = SegmentConfig()
-    parser.add_argument("image", help="multi-page TIFF, folder of TIFF slices, .npy/.npz or HDF5 (FILE.h5:/dataset)")
+    parser.add_argument("image",
+                        help="multi-page TIFF, folder of TIFF slices, .npy/.npz or HDF5 (FILE.h5:/dataset)")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--voxel-size", type=float, default=None, metavar="UM",
                         help="voxel edge in µm (default: from the file's metadata)")
@@ -42,7 +43,8 @@ def register(parser: argparse.ArgumentParser) -> None:
                    help="memory budget (default 80%% of available memory); larger images are refused")
     g = parser.add_argument_group("stages")
     g.add_argument("--invert", action="store_true", help="particles are dark on a bright background")
-    g.add_argument("--median", type=int, default=d.median_size, metavar="N", help="median filter size, 0 = off (%(default)s)")
+    g.add_argument("--median", type=int, default=d.median_size, metavar="N",
+                   help="median filter size, 0 = off (%(default)s)")
     g.add_argument("--edges", choices=("canny2d", "canny3d", "off"), default=d.edges,
                    help="edge detection: Canny per slice, 3D gradient + hysteresis, or off (%(default)s)")
     g.add_argument("--edge-sigma", type=float, default=d.edge_sigma, help="edge smoothing σ, voxels (%(default)s)")
@@ -54,14 +56,16 @@ def register(parser: argparse.ArgumentParser) -> None:
                    help="particle/background separation (%(default)s: binary input as is, else Otsu)")
     g.add_argument("--classes", type=int, default=d.classes, help="Multi-Otsu classes (%(default)s)")
     g.add_argument("--threshold-value", type=float, default=None, help="explicit threshold, normalised grey 0..1")
-    g.add_argument("--close-radius", type=int, default=d.close_radius, help="closing before hole filling, voxels (%(default)s)")
+    g.add_argument("--close-radius", type=int, default=d.close_radius,
+                   help="closing before hole filling, voxels (%(default)s)")
     g.add_argument("--envelope-radius", type=int, default=d.envelope_radius,
                    help="per-particle closing that seals open cracks, voxels (%(default)s)")
     g.add_argument("--merge-factor", type=float, default=d.merge_factor,
                    help="merge a seed within this × the inscribed radius of a higher one (%(default)s)")
     g.add_argument("--saddle-ratio", type=float, default=d.saddle_ratio,
                    help="merge seeds joined by a neck wider than this × the lower seed's radius, 0 = off (%(default)s)")
-    g.add_argument("--min-seed-radius", type=float, default=d.min_seed_radius, help="smallest seed, voxels (%(default)s)")
+    g.add_argument("--min-seed-radius", type=float, default=d.min_seed_radius,
+                   help="smallest seed, voxels (%(default)s)")
     g.add_argument("--min-voxels", type=int, default=d.min_voxels, help="drop smaller particles (%(default)s)")
     g.add_argument("--min-radius", type=float, default=d.min_radius_um, metavar="UM",
                    help="drop particles of smaller equivalent radius (%(default)s µm)")
@@ -69,18 +73,22 @@ def register(parser: argparse.ArgumentParser) -> None:
                    help="crack fraction from grey-level unmixing or from thresholded voxels (%(default)s)")
     g.add_argument("--no-sphericity", action="store_true", help="skip the per-particle surface meshes")
     g = parser.add_argument_group("damage statistics")
-    g.add_argument("--mild", type=float, default=d.mild, help="crack fraction from which a particle is mild (%(default)s)")
-    g.add_argument("--severe", type=float, default=d.severe, help="crack fraction from which it is severe (%(default)s)")
+    g.add_argument("--mild", type=float, default=d.mild,
+                   help="crack fraction from which a particle is mild (%(default)s)")
+    g.add_argument("--severe", type=float, default=d.severe,
+                   help="crack fraction from which it is severe (%(default)s)")
     g.add_argument("--depth-face", choices=("zmax", "zmin"), default=d.depth_face,
                    help="face depth is measured from (the separator side); zmin mirrors z in the outputs (%(default)s)")
-    g.add_argument("--depth-window", type=float, default=d.depth_window_um, metavar="UM", help="depth bin (%(default)s µm)")
+    g.add_argument("--depth-window", type=float, default=d.depth_window_um, metavar="UM",
+                   help="depth bin (%(default)s µm)")
     g.add_argument("--knn", type=int, default=d.knn, help="neighbours per severe particle in the network (%(default)s)")
     g = parser.add_argument_group("particle table window")
     g.add_argument("--window", type=_floats(6), default=None, metavar="X0,Y0,Z0,X1,Y1,Z1",
                    help="keep particles whose centroid is in this box (µm) and recentre on its lower corner")
     g.add_argument("--window-size", type=_floats(3), default=None, metavar="LX,LY,LZ",
                    help="window of this size (µm), centred unless --window-origin is given")
-    g.add_argument("--window-origin", type=_floats(3), default=None, metavar="X0,Y0,Z0", help="window lower corner (µm)")
+    g.add_argument("--window-origin", type=_floats(3), default=None, metavar="X0,Y0,Z0",
+                   help="window lower corner (µm)")
     g.add_argument("--max-sphere-overlap", type=float, default=0.0, metavar="F",
                    help="shrink table radii so no two spheres overlap by more than F × the smaller radius "
                         "(%(default)s; the RVE builder accepts at most 0.1)")

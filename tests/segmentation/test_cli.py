@@ -95,3 +95,13 @@ def test_missing_image_exit_2(tmp_path, capsys):
     rc = main(["segment", str(tmp_path / "nope.tif"), "--voxel-size", "1", "--out", str(tmp_path / "o")])
     assert rc == EXIT_INPUT_ERROR
     assert "nope.tif: image not found" in capsys.readouterr().err
+
+
+def test_depth_profile_readable_by_postprocess(tmp_path, phantom_tif):
+    fracture = pytest.importorskip("postprocess.fracture")
+    out = tmp_path / "o"
+    assert main(["segment", str(phantom_tif), "--voxel-size", "0.5", "--out", str(out), "--no-overlays",
+                 "--depth-window", "7"]) == 0
+    prof = fracture.read_measured_profile(out / "depth_profile.csv")
+    assert int(np.nansum(prof["n_particles"])) == len(_read(out / "particles.csv"))
+    assert set(fracture.read_measured_classes(out / "particles.csv").values()) <= {"least", "mild", "severe"}
