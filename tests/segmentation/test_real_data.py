@@ -72,3 +72,13 @@ def test_nmc811_slice_classes_and_ranking(shared_file, tmp_path):
     mean_grey = np.bincount(labels.ravel(), weights=img.ravel()) / np.maximum(np.bincount(labels.ravel()), 1)
     grey = {c: np.mean([mean_grey[int(r["id"])] for r in rows if r["damage_class"] == c]) for c in counts}
     assert grey["severe"] < grey["mild"] < grey["least"]
+
+
+def test_nrel_case_table_accepted_by_geometry():
+    particles = pytest.importorskip("femsim.geometry.particles")
+    table = particles.read_particle_table(Path(__file__).resolve().parents[2] / "cases" / "nrel" /
+                                          "nrel_window_particles.csv")
+    assert len(table) >= 15
+    assert np.all((table.centres >= 0) & (table.centres <= [20.0, 20.0, 40.0]))
+    particles.validate_in_box(table, [20.0, 20.0, 40.0])  # overlaps within the builder's tolerance
+    assert {"crack_fraction", "damage_class", "equivalent_radius_um"} <= set(table.extra)
