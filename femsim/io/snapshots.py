@@ -1,0 +1,362 @@
+"""Restart snapshots: write the run state every N steps / minutes and resume from the newest one.
+
+Format (our own; io4dolfinx/adios4dolfinx cannot be used with the DOLFINx wheel)::
+
+    <results>/snapshots/step_<n>/snapshot.json    manifest (rank 0): format, case hash, n_ranks,
+                                                  mesh file sha256, step, time, stepper state,
+                                                  run bookkeeping, sha256 of every rank file
+    <results>/snapshots/step_<n>/rank_<r>.npz     per-rank arrays: the four unknowns (owned and
+                                                  ghost entries), the owned cells' original
+                                                  indices (the partition), the time-series rows
+
+A snapshot is written into ``.tmp_step_<n>`` and renamed to ``step_<n>`` once every rank file and
+the manifest are on disk, so ``step_*`` folders are always complete; the newest two are kept. A
+snapshot represents the state at the top of the stepping loop right after accepted step ``n``
+(committed solution, grown dt, outputs of that time written), so the resumed run repeats exactly
+the step sequence of an uninterrupted run. Resuming needs the same case (hash of the resolved case
+without output-only keys), the same rank count and the same mesh file and partition; otherwise it
+is refused with an :class:`~femsim.errors.InputError`. A failed run leaves a ``diagnostic_<n>``
+snapshot (never used for resuming).
+
+Test hook: ``FEMSIM_FAULT_INJECT="rank=R,step=N"`` raises a RuntimeError on rank R after accepted
+step N (used by the MPI fault test; never set it in production runs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from femsim.errors import InputError
+from femsim.io.atomic import atomic_open, write_json
+
+LOG = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MANIFEST = "snapshot.json"
+KEEP = 2
+FAULT_ENV = "FEMSIM_FAULT_INJECT"
+#: output keys that may change between a run and its resumption
+_OUTPUT_ONLY_KEYS = ("folder", "progress", "snapshot_every_steps", "snapshot_every_minutes")
+
+
+def case_hash(case: Any) -> str:
+    """sha256 of the resolved case, without the output-only keys."""
+    data = case.to_dict()
+    out = dict(data.get("output", {}))
+    for key in _OUTPUT_ONLY_KEYS:
+        out.pop(key, None)
+    data["output"] = out
+    text = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _step_of(path: Path) -> int:
+    try:
+        return int(path.name.split("_", 1)[1])
+    except (IndexError, ValueError):
+        return -1
+
+
+def complete_snapshots(folder: Path) -> list[Path]:
+    """``step_*`` snapshot folders, newest first (completeness is checked by :func:`verify`)."""
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.glob("step_*") if p.is_dir() and _step_of(p) >= 0]
+    return sorted(found, key=_step_of, reverse=True)
+
+
+def verify(path: Path) -> dict[str, Any]:
+    """Read a snapshot's manifest and check every rank file's checksum; raises ValueError."""
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"unreadable manifest ({exc})") from None
+    if manifest.get("format") != FORMAT_VERSION:
+        raise ValueError(f"format {manifest.get('format')!r}, this femsim reads {FORMAT_VERSION}")
+    for name, expected in manifest.get("files", {}).items():
+        file = path / name
+        if not file.is_file():
+            raise ValueError(f"missing {name}")
+        if file_sha256(file) != expected:
+            raise ValueError(f"checksum mismatch in {name}")
+    if len(manifest.get("files", {})) != manifest.get("n_ranks"):
+        raise ValueError("rank files missing from the manifest")
+    return manifest
+
+
+def newest_valid(folder: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The newest snapshot that passes :func:`verify` (broken ones are logged and skipped)."""
+    for path in complete_snapshots(folder):
+        try:
+            return path, verify(path)
+        except ValueError as exc:
+            LOG.warning("skipping snapshot %s: %s", path, exc)
+    return None
+
+
+def _fault_injection(rank: int, step: int) -> None:
+    """Test hook: raise on the rank and step named by ``FEMSIM_FAULT_INJECT="rank=R,step=N"``."""
+    spec = os.environ.get(FAULT_ENV)
+    if not spec:
+        return
+    try:
+        items = dict(part.split("=", 1) for part in spec.split(","))
+        want_rank, want_step = int(items.get("rank", "0")), int(items.get("step", "1"))
+    except ValueError:
+        LOG.warning("ignoring malformed %s=%r", FAULT_ENV, spec)
+        return
+    if rank == want_rank and step == want_step:
+        raise RuntimeError(f"injected fault on rank {rank} at step {step} ({FAULT_ENV})")
+
+
+class _SnapshotTrigger:
+    """Wraps the stepper's problem: a due snapshot is written when the next step starts.
+
+    At that point the stepper has finished its bookkeeping of the accepted step (outputs, dt
+    growth, start of the rest), so the saved state is exactly the loop-top state.
+    """
+
+    def __init__(self, problem: Any, manager: SnapshotManager):
+        self._problem, self._manager = problem, manager
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._problem, name)
+
+    def step(self, dt: float, applied_current_density: float) -> tuple[bool, int, str]:
+        if self._manager.pending:
+            self._manager.pending = False
+            self._manager.write()
+        return self._problem.step(dt, applied_current_density)
+
+
+class SnapshotManager:
+    """Writes and restores the snapshots of one :class:`femsim.simulation.Simulation`.
+
+    Created at the start of ``Simulation.setup``. On resume it locates the newest complete
+    snapshot and checks the case hash and rank count before any output is touched; on a fresh
+    run it removes the snapshots of an earlier run in the same folder.
+    """
+
+    def __init__(self, sim: Any):
+        self.sim, self.comm = sim, sim.comm
+        self.folder = Path(sim.folder) / "snapshots"
+        out = sim.case.output
+        self.every_steps = int(out.snapshot_every_steps)
+        self.every_s = float(out.snapshot_every_minutes) * 60.0
+        self.case_hash = case_hash(sim.case)
+        self.pending = False
+        self._last_wall = time.monotonic()
+        self.found: tuple[Path, dict[str, Any]] | None = None
+        if sim.resume:
+            self.found = self._locate()
+            if self.comm.rank == 0:
+                for stale in self.folder.glob(".tmp_*"):
+                    shutil.rmtree(stale, ignore_errors=True)
+        elif self.comm.rank == 0 and self.folder.exists():
+            shutil.rmtree(self.folder, ignore_errors=True)
+        self.comm.barrier()
+
+    # -- resume checks -------------------------------------------------------------------------
+    def _locate(self) -> tuple[Path, dict[str, Any]]:
+        result: Any = None
+        if self.comm.rank == 0:
+            found = newest_valid(self.folder)
+            if found is None:
+                result = f"cannot resume: no complete snapshot in {self.folder}"
+            else:
+                path, manifest = found
+                if manifest["n_ranks"] != self.comm.size:
+                    result = (f"cannot resume: snapshot {path.name} was written by {manifest['n_ranks']} rank(s), "
+                              f"this run has {self.comm.size} (run with mpiexec -n {manifest['n_ranks']})")
+                elif manifest["case_hash"] != self.case_hash:
+                    result = (f"cannot resume: the case changed since snapshot {path.name} was written "
+                              f"(case hash {manifest['case_hash'][:12]} != {self.case_hash[:12]})")
+                else:
+                    result = (str(path), manifest)
+        result = self.comm.bcast(result, root=0)
+        if isinstance(result, str):
+            raise InputError(result, file=str(self.sim.case.source or self.folder))
+        return Path(result[0]), result[1]
+
+    def _mesh_file(self) -> Path:
+        return Path(self.sim.writer.manifest["mesh"]["file"])
+
+    def _owned_cells(self) -> np.ndarray:
+        mesh = self.sim.domain.mesh
+        n_owned = mesh.topology.index_map(3).size_local
+        return np.asarray(mesh.topology.original_cell_index[:n_owned], dtype=np.int64)
+
+    # -- writing -------------------------------------------------------------------------------
+    def attach(self, stepper: Any) -> None:
+        """Hook into the stepper: due snapshots, the fault-injection test hook."""
+        stepper.on_snapshot = self._accepted
+        stepper.problem = _SnapshotTrigger(stepper.problem, self)
+
+    def _accepted(self, state: Any) -> None:
+        _fault_injection(self.comm.rank, state.n_steps)
+        due = self.every_steps > 0 and state.n_steps % self.every_steps == 0
+        if self.every_s > 0 and not due:
+            due = bool(self.comm.bcast(time.monotonic() - self._last_wall >= self.every_s, root=0))
+        self.pending = due
+
+    def write(self, diagnostic: bool = False) -> Path | None:
+        """Write a snapshot of the current (committed) state on all ranks (collective).
+
+        Failures are logged, not raised: a run is not stopped because a snapshot could not be
+        written. Returns the snapshot folder, or None.
+        """
+        sim, comm = self.sim, self.comm
+        state = sim.stepper.state
+        name = f"{'diagnostic' if diagnostic else 'step'}_{state.n_steps:08d}"
+        final, tmp = self.folder / name, self.folder / f".tmp_{name}"
+        t0 = time.perf_counter()
+        error: str | None = None
+        if comm.rank == 0:
+            try:
+                shutil.rmtree(tmp, ignore_errors=True)
+                tmp.mkdir(parents=True)
+            except OSError as exc:
+                error = f"cannot create {tmp}: {exc}"
+        error = comm.bcast(error, root=0)
+        if error is not None:
+            LOG.warning("snapshot not written: %s", error)
+            return None
+        digest: str | None = None
+        try:
+            arrays = {f"u{k}": a for k, a in enumerate(sim.problem.state_arrays())}
+            arrays["owned_cells"] = self._owned_cells()
+            arrays["series_rows"] = np.array(sim.rows, dtype=float).reshape(len(sim.rows), -1)
+            with atomic_open(tmp / f"rank_{comm.rank}.npz", "wb") as fh:
+                np.savez(fh, **arrays)
+            digest = file_sha256(tmp / f"rank_{comm.rank}.npz")
+        except OSError as exc:
+            LOG.warning("snapshot rank file not written: %s", exc)
+        digests = comm.gather(digest, root=0)
+        if comm.rank == 0:
+            error = self._finish_write(tmp, final, digests, diagnostic)
+        error = comm.bcast(error, root=0)
+        if error is not None:
+            LOG.warning("snapshot not written: %s", error)
+            return None
+        self._last_wall = time.monotonic()
+        LOG.info("snapshot %s at t = %.6g s (%.2f s)", final, state.time_s, time.perf_counter() - t0)
+        return final
+
+    def _finish_write(self, tmp: Path, final: Path, digests: list[str | None], diagnostic: bool) -> str | None:
+        """Rank 0: manifest, rename into place, prune. Returns an error message or None."""
+        sim = self.sim
+        if any(d is None for d in digests):
+            shutil.rmtree(tmp, ignore_errors=True)
+            return "a rank could not write its file"
+        state = sim.stepper.state
+        manifest = {
+            "format": FORMAT_VERSION, "kind": "diagnostic" if diagnostic else "restart",
+            "case_hash": self.case_hash, "n_ranks": self.comm.size,
+            "mesh_file": str(self._mesh_file()), "mesh_sha256": file_sha256(self._mesh_file()),
+            "step": state.n_steps, "time_s": state.time_s,
+            "stepper_state": dataclasses.asdict(state),
+            "rejected_steps": sim.stepper.rejected_steps,
+            "outputs_written": list(sim.outputs_written),
+            "steps_since_mechanics": sim.steps_since_mechanics,
+            "peak_probe": dict(sim.peak_probe),
+            "peak_particle_stress": np.asarray(sim.peak_particle_stress, dtype=float).tolist(),
+            "particle_rows": sim.writer._particle_rows,
+            "files": {f"rank_{r}.npz": d for r, d in enumerate(digests)},
+            "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        try:
+            write_json(tmp / MANIFEST, manifest)
+            if final.exists():
+                shutil.rmtree(final)
+            os.rename(tmp, final)
+            _fsync_dir(self.folder)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            return f"cannot write {final}: {exc}"
+        if not diagnostic:
+            for old in complete_snapshots(self.folder)[KEEP:]:
+                shutil.rmtree(old, ignore_errors=True)
+        return None
+
+    # -- resuming ------------------------------------------------------------------------------
+    def restore(self, stepper: Any) -> float:
+        """Load the located snapshot into the problem, stepper, simulation and results writer.
+
+        Returns the initial voltage (for the progress display). Raises InputError (on every
+        rank) when the mesh file or the partition differs from the snapshot's.
+        """
+        from femsim.solvers.stepping import StepperState
+
+        assert self.found is not None, "restore() without a located snapshot"
+        sim, comm = self.sim, self.comm
+        path, manifest = self.found
+        problem = None
+        if comm.rank == 0 and file_sha256(self._mesh_file()) != manifest["mesh_sha256"]:
+            problem = f"cannot resume from {path.name}: the mesh file {self._mesh_file()} changed since the snapshot"
+        problem = comm.bcast(problem, root=0)
+        if problem is None:
+            with np.load(path / f"rank_{comm.rank}.npz") as data:
+                saved = {k: data[k] for k in data.files}
+            arrays = [saved[f"u{k}"] for k in range(len(sim.problem.unknowns))]
+            same = (np.array_equal(saved["owned_cells"], self._owned_cells())
+                    and all(a.shape == u.x.array.shape for a, u in zip(arrays, sim.problem.unknowns)))
+            if not comm.allreduce(same, op=_land()):
+                problem = (f"cannot resume from {path.name}: the mesh partition differs from the snapshot's "
+                           f"(same mesh and rank count needed)")
+        if problem is not None:
+            raise InputError(problem, file=str(sim.case.source or self.folder))
+        sim.problem.set_state_arrays(arrays)
+        for u in sim.problem.unknowns:
+            u.x.scatter_forward()
+        sim.problem.commit()
+        stepper.state = StepperState(**manifest["stepper_state"])
+        stepper.rejected_steps = int(manifest["rejected_steps"])
+        sim.rows = saved["series_rows"].tolist()
+        for row in sim.rows:
+            row[7] = int(row[7])
+        sim.outputs_written = [float(t) for t in manifest["outputs_written"]]
+        sim.steps_since_mechanics = int(manifest["steps_since_mechanics"])
+        sim.peak_probe = {k: float(v) for k, v in manifest["peak_probe"].items()}
+        sim.peak_particle_stress = np.array(manifest["peak_particle_stress"], dtype=float)
+        sim.writer.truncate_after(float(manifest["time_s"]))
+        sim.writer.set_particle_rows(manifest["particle_rows"])
+        sim.writer.update_manifest(resumed_from={"snapshot": str(path), "step": manifest["step"],
+                                                 "time_s": manifest["time_s"]})
+        LOG.info("resumed from %s: step %d, t = %.6g s", path, manifest["step"], manifest["time_s"])
+        return float(sim.rows[0][2])
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _land() -> Any:
+    from mpi4py import MPI
+
+    return MPI.LAND

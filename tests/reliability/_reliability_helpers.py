@@ -1,0 +1,98 @@
+"""Shared helpers of the reliability tests: the small restart case, running femsim as a process."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+FEMSIM = str(BIN / "femsim")
+MPIEXEC = str(BIN / "mpiexec")
+TINY_TABLE = REPO / "meshes" / "tiny_4.csv"
+
+#: the tiny CI geometry, no mechanics/fields, short protocol with an output time: ~8 steps
+RESTART_CASE = """\
+[case]
+name = "restart"
+[geometry]
+particle_table = "{table}"
+box_um = [10.0, 10.0, 10.0]
+separator_thickness_um = 5.0
+[mesh]
+{mesh_line}
+[protocol]
+c_rate = 5.0
+areal_capacity_mAh_cm2 = 0.19
+end_time_s = 6.0
+[solver]
+dt_initial_s = 0.5
+dt_max_s = 1.0
+[mechanics]
+enabled = false
+[output]
+times_s = [3.0]
+fields = false
+progress = false
+snapshot_every_steps = 1
+"""
+
+
+def write_restart_case(folder: Path, mesh_file: Path | None = None, **replace: str) -> Path:
+    """Write the restart case into ``folder`` (``replace``: text substitutions)."""
+    text = RESTART_CASE.format(table=TINY_TABLE, mesh_line=f'file = "{mesh_file}"' if mesh_file else "")
+    for old, new in replace.items():
+        text = text.replace(old, new)
+    path = folder / "case.toml"
+    path.write_text(text)
+    return path
+
+
+def env() -> dict[str, str]:
+    """Environment for child processes: one thread per rank, no fault injection by default."""
+    out = dict(os.environ)
+    out.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    out.pop("FEMSIM_FAULT_INJECT", None)
+    return out
+
+
+def femsim_cmd(args: list[str], ranks: int = 1) -> list[str]:
+    cmd = [FEMSIM, *args]
+    return [MPIEXEC, "-n", str(ranks), *cmd] if ranks > 1 else cmd
+
+
+def run_femsim(args: list[str], ranks: int = 1, timeout: float = 240, cwd: Path | None = None,
+               extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    e = env()
+    e.update(extra_env or {})
+    return subprocess.run(femsim_cmd(args, ranks), capture_output=True, text=True, timeout=timeout, cwd=cwd, env=e)
+
+
+def run_and_kill(args: list[str], ranks: int, until: Path, timeout: float = 240) -> None:
+    """Start femsim, SIGKILL its whole process group as soon as ``until`` exists."""
+    proc = subprocess.Popen(femsim_cmd(args, ranks), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=env(), start_new_session=True)
+    t0 = time.monotonic()
+    try:
+        while not until.exists():
+            if proc.poll() is not None:
+                raise AssertionError(f"run ended before {until} appeared: {proc.stderr.read()[-2000:]}")
+            if time.monotonic() - t0 > timeout:
+                raise AssertionError(f"{until} did not appear within {timeout} s")
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        proc.stderr.close()
+
+
+def read_series(path: Path) -> list[list[float]]:
+    with open(path) as fh:
+        rows = list(csv.reader(fh))
+    return [[float(v) for v in r] for r in rows[1:] if r]

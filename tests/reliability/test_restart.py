@@ -1,0 +1,102 @@
+"""Kill a run with SIGKILL mid-charge, resume it, and compare with the uninterrupted run.
+
+The resumed time series must repeat the uninterrupted run's step sequence and values (1e-6) on
+1 and on 2 ranks. Runs femsim in child processes (so it is not ``parallel``-marked: the 2-rank
+case launches its own ``mpiexec -n 2``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from femsim.mpi import in_mpi_run
+
+from _reliability_helpers import read_series, run_and_kill, run_femsim, write_restart_case
+
+pytestmark = pytest.mark.skipif(in_mpi_run(), reason="launches its own processes")
+
+
+@pytest.fixture(scope="module")
+def meshed(tmp_path_factory) -> Path:
+    """Mesh the restart geometry once; the runs share it through ``mesh.file``."""
+    folder = tmp_path_factory.mktemp("restart_mesh")
+    case = write_restart_case(folder)
+    proc = run_femsim(["mesh", str(case), "--out", str(folder / "mesh")])
+    assert proc.returncode == 0, proc.stderr
+    return folder / "mesh" / "rve.msh"
+
+
+#: 2 ranks: no particle outputs (ParticleStatistics.surface_extrema fails in parallel, reported)
+NO_OUTPUTS = {"times_s = [3.0]": "times_s = []\nfinal_output = false"}
+
+
+def _kill_and_resume(tmp: Path, mesh: Path, ranks: int, **replace: str) -> Path:
+    """Reference run, killed run, resumed run in ``tmp``; returns the case file."""
+    case = write_restart_case(tmp, mesh, **replace)
+    ref, cut = tmp / "ref", tmp / "cut"
+    proc = run_femsim(["run", str(case), "--out", str(ref)], ranks)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # kill as soon as the snapshot after step 3 is complete (mid-charge: t = 2.25 s of 6 s)
+    run_and_kill(["run", str(case), "--out", str(cut)], ranks, until=cut / "snapshots" / "step_00000003")
+    assert json.loads((cut / "run.json").read_text())["status"] == "running"
+    killed_rows = len(read_series(cut / "timeseries.csv"))
+    proc = run_femsim(["run", str(case), "--out", str(cut), "--resume"], ranks)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    manifest = json.loads((cut / "run.json").read_text())
+    assert manifest["status"] == "finished"
+    assert manifest["resumed_from"]["step"] >= 3
+    a, b = np.array(read_series(ref / "timeseries.csv")), np.array(read_series(cut / "timeseries.csv"))
+    assert a.shape == b.shape, (a.shape, b.shape, killed_rows)
+    np.testing.assert_array_equal(a[:, 0], b[:, 0])  # same step sequence
+    np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-12)
+    diff = float(np.max(np.abs(b - a) / np.maximum(np.abs(a), 1e-12)))
+    print(f"{ranks} rank(s): {len(a)} rows, resumed from step {manifest['resumed_from']['step']}, "
+          f"max relative difference {diff:.3g}")
+    if (ref / "particles.csv").exists():
+        ref_particles = (ref / "particles.csv").read_text().splitlines()
+        assert (cut / "particles.csv").read_text().splitlines() == ref_particles
+    return case
+
+
+@pytest.fixture(scope="module")
+def serial_runs(tmp_path_factory, meshed) -> Path:
+    folder = tmp_path_factory.mktemp("restart_serial")
+    _kill_and_resume(folder, meshed, 1)
+    return folder
+
+
+def test_kill_and_resume_serial(serial_runs):
+    assert (serial_runs / "cut" / "snapshots").is_dir()
+
+
+def test_kill_and_resume_two_ranks(tmp_path, meshed):
+    _kill_and_resume(tmp_path, meshed, 2, **NO_OUTPUTS)
+
+
+def test_resume_refuses_changed_case_and_rank_count(tmp_path, serial_runs):
+    out = tmp_path / "out"
+    shutil.copytree(serial_runs / "ref", out)
+    case = tmp_path / "case.toml"
+    case.write_text((serial_runs / "case.toml").read_text())
+    before = {p: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()}
+    proc = run_femsim(["run", str(case), "--out", str(out), "--resume"], ranks=2)
+    assert proc.returncode == 2 and "rank(s)" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    case.write_text(case.read_text().replace("c_rate = 5.0", "c_rate = 4.0"))
+    proc = run_femsim(["run", str(case), "--out", str(out), "--resume"])
+    assert proc.returncode == 2 and "the case changed" in proc.stderr and "Traceback" not in proc.stderr
+    assert {p: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()} == before
+    # a corrupt newest snapshot is skipped, an incomplete (.tmp) one ignored, none at all refused
+    newest = sorted((out / "snapshots").glob("step_*"))[-1]
+    (newest / "rank_0.npz").write_bytes(b"corrupt")
+    from femsim.io.snapshots import newest_valid
+
+    found = newest_valid(out / "snapshots")
+    assert found is not None and found[0] != newest
+    shutil.rmtree(out / "snapshots")
+    proc = run_femsim(["run", str(case), "--out", str(out), "--resume"])
+    assert proc.returncode == 2 and "no complete snapshot" in proc.stderr
