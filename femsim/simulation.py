@@ -87,6 +87,9 @@ class Simulation:
         table = _particle_table_for(case)
         self.table = table
         extra_cols = list(table.extra) if table is not None else []
+        from femsim.io.snapshots import SnapshotManager
+
+        self.snapshots = SnapshotManager(self)  # on resume: refuses before any output is touched
         self.writer = ResultsWriter(self.folder, comm, resume=self.resume, extra_particle_columns=extra_cols)
         self.writer.update_manifest(status="running", reason="", case_file=str(case.source) if case.source else None,
                                     case=case.to_dict(), versions=versions(), n_ranks=comm.size,
@@ -221,16 +224,19 @@ class Simulation:
         problem = self.problem
         stepper = GalvanostaticStepper(problem, prot, case.solver, case.output.times_s)
         self.stepper = stepper
-        problem.set_initial_state()
-        ok, its, why = problem.solve_potentials(stepper.current())
-        if not ok:
-            raise SolverError(f"consistent initialisation of the potentials failed ({why})")
-        problem.commit()
-        v0 = problem.voltage()
-        stepper.state.voltage_V = v0
-        self.record_step(0.0, 0.0, stepper.current(), v0, its)
-        if 0.0 in case.output.times_s:
-            self.write_output(0.0)
+        if self.resume:
+            v0 = self.snapshots.restore(stepper)
+        else:
+            problem.set_initial_state()
+            ok, its, why = problem.solve_potentials(stepper.current())
+            if not ok:
+                raise SolverError(f"consistent initialisation of the potentials failed ({why})")
+            problem.commit()
+            v0 = problem.voltage()
+            stepper.state.voltage_V = v0
+            self.record_step(0.0, 0.0, stepper.current(), v0, its)
+            if 0.0 in case.output.times_s:
+                self.write_output(0.0)
         progress = Progress(case.output.progress, self.rank)
         cut = prot.voltage_cutoff_V
 
@@ -243,6 +249,7 @@ class Simulation:
 
         stepper.on_step.append(on_step)
         stepper.on_output.append(self.write_output)
+        self.snapshots.attach(stepper)
         t0 = time.perf_counter()
         try:
             termination = stepper.run()
@@ -319,6 +326,9 @@ def run_case(case: Any, comm: Any = None, resume: bool = False) -> RunResult:
         return sim.run()
     except SolverError as exc:
         LOG.error("run failed: %s", exc)
+        if hasattr(sim, "stepper") and hasattr(sim, "rows"):
+            diag = sim.snapshots.write(diagnostic=True)
+            sim.writer.update_manifest(diagnostic_snapshot=str(diag) if diag else None)
         if sim.fields is not None if hasattr(sim, "fields") else False:
             sim.write_output(sim.stepper.state.time_s)
         return sim._finish("failed", "failed", str(exc))
