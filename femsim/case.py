@@ -50,7 +50,7 @@ class Mesh:
     size_separator_um: float = spec(5.0, gt=0, unit="µm", doc="element size in the separator away from particles")
     size_particle_core_um: float = spec(2.0, gt=0, unit="µm", doc="element size deep inside particles")
     grading_distance_um: float = spec(2.0, gt=0, unit="µm", doc="distance over which sizes grow away from surfaces")
-    optimize: bool = spec(True, doc="run gmsh's Netgen optimiser")
+    optimize: bool = spec(True, doc="run gmsh's tetrahedral optimiser after meshing")
     threads: int = spec(1, ge=1, doc="gmsh threads (1 keeps meshing reproducible)")
     seed: int = spec(1, ge=0, doc="gmsh random seed")
 
@@ -115,6 +115,8 @@ class Solver:
     easy_newton_iterations: int = spec(4, ge=1, doc="grow the step when Newton needs at most this many")
     max_newton_iterations: int = spec(15, ge=1)
     newton_rtol: float = spec(1e-8, gt=0)
+    newton_update_tol: float = spec(1e-10, gt=0,
+                                    doc="converged when max |δu| per block (c/c_ref, φ in V) is below this")
     newton_atol: float = spec(1e-6, gt=0, doc="absolute tolerance on the weighted residual (per µm² / µm³)")
     max_voltage_change_V: float = spec(0.02, gt=0, unit="V", doc="cut the step if the voltage changes more")
     cutoff_tolerance_V: float = spec(1e-3, gt=0, unit="V", doc="locate the cut-off crossing to this")

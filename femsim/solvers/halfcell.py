@@ -134,7 +134,50 @@ class HalfCellProblem:
         LOG.info("coupled problem: %d unknowns, solver preset %s", self.n_dofs, self.preset)
         self.potential_problem, _ = make_nonlinear_problem([F_phis, F_phie], [phi_s, phi_e], domain.entity_maps,
                                                            case.solver, "femsim_potentials_", initialisation=True)
+        prot_ce0 = prot.initial_electrolyte_concentration_mol_m3
+        self._install_convergence_test(self.problem, [self.c_max, 1.0, prot_ce0, 1.0], case.solver)
+        self._install_convergence_test(self.potential_problem, [1.0, 1.0], case.solver)
         self._compile_diagnostics(ufl)
+
+    def _install_convergence_test(self, problem: Any, scales: list[float], solver: Any) -> None:
+        """Newton stops on the weighted residual (atol/rtol) or on a negligible update.
+
+        The update test (max |δu_b| / scale_b ≤ ``newton_update_tol`` over the blocks, with
+        concentrations scaled by c_max or c_e0 and potentials in V) recognises convergence when the
+        residual has reached its round-off floor, which depends on the conductivities.
+        """
+        from petsc4py import PETSc
+
+        spaces = [u.function_space for u in problem._u] if hasattr(problem, "_u") else []
+        weights = np.concatenate([np.full(V.dofmap.index_map.size_local * V.dofmap.index_map_bs, 1.0 / sc)
+                                  for V, sc in zip(spaces, scales)])
+        snes = problem.solver
+        rtol, atol, max_it = solver.newton_rtol, solver.newton_atol, solver.max_newton_iterations
+        update_tol = solver.newton_update_tol
+        comm = self.domain.comm
+        state = {"f0": None}
+
+        def converged(snes_: Any, it: int, norms: tuple[float, float, float]) -> int:
+            _, _, fnorm = norms
+            if it == 0:
+                state["f0"] = fnorm
+                return 2 if fnorm <= atol else 0
+            if not np.isfinite(fnorm):
+                return -4  # DIVERGED_FNORM_NAN
+            if fnorm <= atol:
+                return 2  # CONVERGED_FNORM_ABS
+            if fnorm <= rtol * state["f0"]:
+                return 3  # CONVERGED_FNORM_RELATIVE
+            dx = snes_.getSolutionUpdate().getArray(readonly=True)
+            local = float(np.max(np.abs(dx) * weights)) if dx.size else 0.0
+            if comm.allreduce(local, op=_mpi_max()) <= update_tol:
+                return 4  # CONVERGED_SNORM_RELATIVE (negligible update)
+            if it >= max_it:
+                return -5  # DIVERGED_MAX_IT
+            return 0
+
+        snes.setConvergenceTest(converged)
+        del PETSc
 
     # ------------------------------------------------------------------------------------------
     def _compile_diagnostics(self, ufl: Any) -> None:
@@ -246,13 +289,28 @@ class HalfCellProblem:
         i0 = float(self.materials.cathode.exchange_current_density(c_e, x * self.c_max))
         eta = 2 * GAS_CONSTANT * self.temperature / FARADAY * np.arcsinh(mean_current / (2 * i0))
         self.solid_potential.x.array[:] += eta
-        return self._run_snes(self.potential_problem)
+        guess = [self.solid_potential.x.array.copy(), self.electrolyte_potential.x.array.copy()]
+        line_search = self.potential_problem.solver.getLineSearch()
+        result = (False, 0, "")
+        for kind in ("basic", "bt"):  # plain Newton from the kinetic guess; backtracking if that fails
+            line_search.setType(kind)
+            self.solid_potential.x.array[:], self.electrolyte_potential.x.array[:] = guess
+            result = self._run_snes(self.potential_problem)
+            if result[0]:
+                break
+        return result
 
     def step(self, dt: float, applied_current_density: float) -> tuple[bool, int, str]:
         """One backward-Euler step of length dt (s) from the previous level. Returns (ok, its, why)."""
         self.dt.value = dt
         self.applied_current_density.value = applied_current_density
         return self._run_snes(self.problem)
+
+
+def _mpi_max() -> Any:
+    from mpi4py import MPI
+
+    return MPI.MAX
 
 
 def _mpi_land() -> Any:
