@@ -244,11 +244,12 @@ class SnapshotManager:
         try:
             arrays = {f"u{k}": a for k, a in enumerate(sim.problem.state_arrays())}
             arrays["owned_cells"] = self._owned_cells()
-            arrays["series_rows"] = np.array(sim.rows, dtype=float).reshape(len(sim.rows), -1)
+            width = len(sim.rows[0]) if sim.rows else 0
+            arrays["series_rows"] = np.array(sim.rows, dtype=float).reshape(len(sim.rows), width)
             with atomic_open(tmp / f"rank_{comm.rank}.npz", "wb") as fh:
                 np.savez(fh, **arrays)
             digest = file_sha256(tmp / f"rank_{comm.rank}.npz")
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             LOG.warning("snapshot rank file not written: %s", exc)
         digests = comm.gather(digest, root=0)
         if comm.rank == 0:

@@ -21,16 +21,6 @@ from _reliability_helpers import read_series, run_and_kill, run_femsim, write_re
 pytestmark = pytest.mark.skipif(in_mpi_run(), reason="launches its own processes")
 
 
-@pytest.fixture(scope="module")
-def meshed(tmp_path_factory) -> Path:
-    """Mesh the restart geometry once; the runs share it through ``mesh.file``."""
-    folder = tmp_path_factory.mktemp("restart_mesh")
-    case = write_restart_case(folder)
-    proc = run_femsim(["mesh", str(case), "--out", str(folder / "mesh")])
-    assert proc.returncode == 0, proc.stderr
-    return folder / "mesh" / "rve.msh"
-
-
 #: 2 ranks: no particle outputs (ParticleStatistics.surface_extrema fails in parallel, reported)
 NO_OUTPUTS = {"times_s = [3.0]": "times_s = []\nfinal_output = false"}
 
