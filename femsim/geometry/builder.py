@@ -209,7 +209,7 @@ def set_size_fields(gmsh: Any, regions: dict[int, list[int]], h_surf: np.ndarray
                 surfaces.add(abs(srf))
         dist = f.add("Distance")
         f.setNumbers(dist, "SurfacesList", sorted(surfaces))
-        f.setNumber(dist, "Sampling", int(min(200, math.ceil(2.0 * math.pi * rmax / (1.0 * h)))))
+        f.setNumber(dist, "Sampling", int(min(200, math.ceil(2.0 * math.pi * rmax / h))))
         slope = (sizes.matrix - h) / sizes.grading_distance
         thr = f.add("Threshold")
         f.setNumber(thr, "InField", dist)
@@ -296,7 +296,7 @@ def build_mesh(table: ParticleTable, box_um: Sequence[float], separator_um: floa
         gmsh.option.setNumber("Mesh.Algorithm", 6)
         gmsh.option.setNumber("Mesh.Algorithm3D", 10)  # HXT: fast, and reproducible on one thread
         gmsh.option.setNumber("Mesh.Optimize", 1)
-        gmsh.option.setNumber("Mesh.OptimizeNetgen", 1 if sizes.optimize else 0)
+        gmsh.option.setNumber("Mesh.OptimizeNetgen", 0)
         gmsh.model.add("rve")
         regions = build_model(gmsh, table, box_um, separator_um)
         t_geo = time.perf_counter()
@@ -305,6 +305,8 @@ def build_mesh(table: ParticleTable, box_um: Sequence[float], separator_um: floa
         gmsh.model.mesh.generate(2)
         _LOG.debug("surface mesh done %.1f s", time.perf_counter() - t_geo)
         gmsh.model.mesh.generate(3)
+        if sizes.optimize:  # a second pass of gmsh's tet optimiser: ~0.4 s, min gamma 0.11 -> 0.15 (reference)
+            gmsh.model.mesh.optimize("")
         t_mesh = time.perf_counter()
         stats = mesh_statistics(gmsh)
         out_msh = Path(out_msh)

@@ -30,7 +30,7 @@ from femsim.geometry import tags as T
 _LOG = logging.getLogger(__name__)
 
 #: bump when the builder changes what it produces for the same inputs
-BUILDER_VERSION = 2
+BUILDER_VERSION = 3
 MESH_NAME = "rve.msh"
 REPORT_NAME = "mesh_report.json"
 
