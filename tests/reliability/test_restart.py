@@ -73,6 +73,7 @@ def test_resume_refuses_changed_case_and_rank_count(tmp_path, serial_runs):
     shutil.copytree(serial_runs / "ref", out)
     case = tmp_path / "case.toml"
     case.write_text((serial_runs / "case.toml").read_text())
+    shutil.copy(serial_runs / "table.csv", tmp_path / "table.csv")
     before = {p: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()}
     proc = run_femsim(["run", str(case), "--out", str(out), "--resume"], ranks=2)
     assert proc.returncode == 2 and "rank(s)" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
