@@ -73,8 +73,10 @@ def _states(manifest: dict[str, Any]) -> list[Any]:
     from femsim.sweep import slurm
     from femsim.sweep.state import sweep_states
 
+    folder = Path(manifest["folder"])
+    q = slurm.queue(folder)  # the queue first: a task writes its files before it leaves the queue
     states = sweep_states(manifest)
-    slurm.overlay_queue(states, slurm.queue(Path(manifest["folder"])))
+    slurm.overlay_queue(states, q, slurm.submitted_jobs(folder))
     return states
 
 

@@ -27,7 +27,7 @@ SUMMARY_KEYS = ("time_to_cutoff_s", "delivered_capacity_mAh_cm2", "mean_electrol
                 "soc_separator_150s", "soc_collector_150s", "soc_end", "voltage_end_V", "time_end_s",
                 "termination", "n_steps", "n_dofs", "wall_time_s")
 EXTRA_KEYS = ("soc_spread_150s", "soc_spread_end", "n_ranks", "slurm_array_job_id", "slurm_array_task_id",
-              "hostname", "folder")
+              "hostname", "log", "folder")
 
 
 def _soc_spread_end(folder: Path) -> float | None:
@@ -66,7 +66,8 @@ def row_of(state: PointState, param_keys: list[str]) -> dict[str, Any]:
                n_ranks=(state.run or {}).get("n_ranks"),
                slurm_array_job_id=env.get("SLURM_ARRAY_JOB_ID") or task.get("array_job_id") or None,
                slurm_array_task_id=env.get("SLURM_ARRAY_TASK_ID") or task.get("array_task_id") or None,
-               hostname=env.get("hostname"), folder=str(state.folder))
+               hostname=env.get("hostname"), log=str(state.log) if state.log.is_file() else None,
+               folder=str(state.folder))
     return row
 
 

@@ -162,13 +162,30 @@ def queue(sweep_dir: Path) -> dict[int, str]:
     return out
 
 
-def overlay_queue(states: list[PointState], q: dict[int, str]) -> None:
-    """Mark points the queue still holds as ``queued`` (pending) or ``running``."""
+def overlay_queue(states: list[PointState], q: dict[int, str], jobs: list[dict[str, Any]] | None = None) -> None:
+    """Combine the point files with the queue (read the queue *before* the files).
+
+    Points the queue holds become ``queued`` (pending) or ``running``. A point of the latest
+    submission that left the queue without an exit status (cancelled, out of time, node failure:
+    the array task was killed before it could write ``task.json``) becomes ``failed``.
+    """
+    last_job: dict[int, str] = {}
+    for job in jobs or []:
+        for index in job.get("indices", []):
+            last_job[int(index)] = str(job.get("job_id"))
     for s in states:
-        st = q.get(int(s.entry["index"]))
-        if st is None or s.status == "finished" and st not in ("RUNNING", "COMPLETING"):
+        index = int(s.entry["index"])
+        st = q.get(index)
+        if st is None:
+            if s.status in ("running", "not run") and index in last_job and s.task is None:
+                jid = last_job[index]
+                s.status = "failed"
+                s.error = (f"left the SLURM queue without an exit status (job {jid}_{index} cancelled, out of "
+                           f"time or killed); see slurm/slurm-{jid}_{index}.out")
             continue
-        if st in ("PENDING", "CONFIGURING", "REQUEUED", "SUSPENDED"):
+        if s.status == "finished" and st not in ("RUNNING", "COMPLETING"):
+            continue
+        if st in ("PENDING", "CONFIGURING", "REQUEUED", "SUSPENDED", "REQUEUE_HOLD", "REQUEUE_FED"):
             s.status = "queued"
-        elif st in ("RUNNING", "COMPLETING"):
+        elif st in ("RUNNING", "COMPLETING", "STAGE_OUT", "SIGNALING"):
             s.status = "running"

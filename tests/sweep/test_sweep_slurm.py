@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,13 @@ def test_slurm_array_sweep_end_to_end(slurm_cluster, tmp_path, monkeypatch, caps
     assert "4 points: 4 queued" in capsys.readouterr().out
     job = json.loads((held / "slurm" / "jobs.json").read_text())["jobs"][0]["job_id"]
     subprocess.run(["scancel", job], env=slurm_cluster.env, check=True, timeout=30)
+    for _ in range(40):  # cancelled tasks leave the queue without an exit status: failed, with the reason
+        assert main(["sweep", "status", str(held)]) == 0
+        status = capsys.readouterr().out
+        if "4 points: 4 failed" in status:
+            break
+        time.sleep(0.25)
+    assert "4 points: 4 failed" in status and "left the SLURM queue without an exit status" in status
 
     try:
         rc = main(["sweep", "run", str(path), "--executor", "slurm", "--wait", "--poll-s", "1",

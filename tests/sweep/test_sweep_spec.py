@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from _sweep_helpers import REPO, write_sweep
+from _sweep_helpers import REPO, TINY, write_sweep
 
 from femsim.errors import InputError
 from femsim.sweep import tomlw
@@ -115,13 +115,16 @@ def test_planned_cases_are_self_contained(tmp_path):
     """Absolute paths, own output folder, index keys, relative axis paths against the sweep file."""
     from femsim.case import load_case
 
-    table = REPO / "meshes" / "tiny_4.csv"
+    from femsim.case import load_case as _load
+
+    base = _load(TINY)
+    table, z = base.geometry.particle_table, base.geometry.box_um[2]
     (tmp_path / "sw" / "tables").mkdir(parents=True)
     (tmp_path / "sw" / "tables" / "t.csv").write_bytes(table.read_bytes())
     body = """
 [[axis]]
 key = "geometry.box_um[2]"
-values = [10.0, 12.0]
+values = [Z, Z2]
 label = "L"
 
 [[axis]]
@@ -129,6 +132,7 @@ key = "geometry.particle_table"
 values = ["tables/t.csv"]
 label = "tab"
 """
+    body = body.replace("Z2", repr(z + 2.0)).replace("Z", repr(z))
     path = write_sweep(tmp_path / "sw", body, name='name with "quotes" and \'apostrophes\'',
                        sweep_folder="out dir/it's here")
     sweep = load_sweep(path)
@@ -165,3 +169,15 @@ def test_shipped_c_rate_sweep_is_valid():
     planned = build_points(sweep)
     assert [p.point.params["protocol.c_rate"] for p in planned] == [1.0, 2.0, 5.0]
     assert all(p.case.mesh.size_max_um == 3.0 and p.case.geometry.particle_table.is_file() for p in planned)
+
+
+def test_diffusivity_axis_through_overrides(tmp_path):
+    ok = write_sweep(tmp_path, '[[axis]]\nkey = "materials.cathode_overrides.diffusivity"\n'
+                               'logspace = { start = 1e-15, stop = 1e-13, num = 3 }\nlabel = "D"\n')
+    planned = build_points(load_sweep(ok))
+    assert [p.case.materials.cathode_overrides["diffusivity"] for p in planned] == pytest.approx([1e-15, 1e-14, 1e-13])
+    assert planned[0].point.label == "D1e-15"
+    bad = write_sweep(tmp_path, '[[axis]]\nkey = "materials.cathode_overrides.difusivity"\nvalues = [1e-14]\n',
+                      file_name="bad.toml")
+    with pytest.raises(InputError, match="difusivity"):
+        build_points(load_sweep(bad))
