@@ -25,6 +25,9 @@ class InputError(Exception):
         self.problems = list(problems or [])
         super().__init__(self.format())
 
+    def __reduce__(self):  # keep file and problems when sent between MPI ranks
+        return (self.__class__, (self.message, self.file, self.problems))
+
     def format(self) -> str:
         prefix = f"{self.file}: " if self.file else ""
         lines = [f"{prefix}{self.message}"]

@@ -44,6 +44,7 @@ class FieldWriter:
         self._cells_c = np.asarray(parent_to_conductor[domain.particles.parent_cells], dtype=np.int32)
         self._vtk_p = dolfinx.io.VTKFile(domain.comm, str(self.folder / "particles.pvd"), "w")
         self._vtk_e = dolfinx.io.VTKFile(domain.comm, str(self.folder / "electrolyte.pvd"), "w")
+        self._vtk_vectors: Any = None
 
     def write(self, time_s: float, extra_particle_fields: list[Any] | None = None) -> None:
         p = self.problem
@@ -51,10 +52,21 @@ class FieldWriter:
         self.solid_potential.interpolate(p.solid_potential, self._cells_c, self._cells_p)
         self.c_e.x.array[:] = p.electrolyte_concentration.x.array
         self.phi_e.x.array[:] = p.electrolyte_potential.x.array
-        point_fields = [self.c_over_cmax, self.solid_potential] + list(extra_particle_fields or [])
-        self._vtk_p.write_function(point_fields + [self.particle_id], time_s)
+        scalars = [self.c_over_cmax, self.solid_potential]
+        vectors = []
+        for f in extra_particle_fields or []:
+            (scalars if f.function_space.element == self.c_over_cmax.function_space.element else vectors).append(f)
+        self._vtk_p.write_function(scalars + [self.particle_id], time_s)
+        if vectors:
+            # VTK files take one point-wise element per file: vector fields go beside the scalars
+            if self._vtk_vectors is None:
+                dolfinx = import_dolfinx()
+                self._vtk_vectors = dolfinx.io.VTKFile(self.domain.comm, str(self.folder / "particles_vectors.pvd"),
+                                                       "w")
+            self._vtk_vectors.write_function(vectors, time_s)
         self._vtk_e.write_function([self.c_e, self.phi_e], time_s)
 
     def close(self) -> None:
-        self._vtk_p.close()
-        self._vtk_e.close()
+        for vtk in (self._vtk_p, self._vtk_e, self._vtk_vectors):
+            if vtk is not None:
+                vtk.close()

@@ -129,8 +129,10 @@ class ParticleStatistics:
         hi = np.full(len(self.ids), -np.inf)
         np.minimum.at(lo, self._surface_slot, vals)
         np.maximum.at(hi, self._surface_slot, vals)
-        lo = self._comm.allreduce(lo, op=MPI.MIN)
-        hi = self._comm.allreduce(hi, op=MPI.MAX)
+        lo_all, hi_all = np.empty_like(lo), np.empty_like(hi)
+        self._comm.Allreduce(lo, lo_all, op=MPI.MIN)
+        self._comm.Allreduce(hi, hi_all, op=MPI.MAX)
+        lo, hi = lo_all, hi_all
         return lo, hi
 
     def window_means(self) -> tuple[float, float, float]:
