@@ -17,7 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
-APT_TIMEOUT_S = 300
+APT_TIMEOUT_S = 150
 
 
 def ensure_installed() -> str | None:
@@ -150,7 +150,14 @@ PartitionName=femsimtest Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
         raise RuntimeError(f"timed out after {timeout_s:g} s waiting for {what}")
 
     def stop(self) -> None:
-        """Stop the daemons we started, by process id (slurmd, slurmctld, then munged)."""
+        """Cancel this cluster's jobs, then stop the daemons we started by process id (slurmd,
+        slurmctld, then munged)."""
+        if self.procs and all(p.poll() is None for p in self.procs) and shutil.which("scancel"):
+            try:
+                subprocess.run(["scancel", f"--user={os.getuid()}"], env=self.env, capture_output=True, timeout=15)
+                time.sleep(0.5)
+            except subprocess.TimeoutExpired:
+                pass
         for proc in reversed(self.procs):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)

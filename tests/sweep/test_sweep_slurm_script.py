@@ -85,3 +85,11 @@ def test_submit_without_sbatch_is_an_input_error(tmp_path, monkeypatch):
     monkeypatch.setattr(slurm.shutil, "which", lambda name: None)
     with pytest.raises(InputError, match="'sbatch' not found"):
         slurm.submit("x", tmp_path, [{"index": 0, "folder": str(tmp_path / "p")}], SlurmOptions())
+
+
+def test_point_command_uses_mpiexec_only_for_several_ranks():
+    from femsim.sweep.local import femsim_command, point_command
+
+    assert point_command("/a b/case.toml", 1) == femsim_command() + ["run", "/a b/case.toml"]
+    cmd = point_command("/a b/case.toml", 3, mpiexec="/opt/mpi/bin/mpiexec")
+    assert cmd[:3] == ["/opt/mpi/bin/mpiexec", "-n", "3"] and cmd[-2:] == ["run", "/a b/case.toml"]
