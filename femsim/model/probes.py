@@ -53,7 +53,7 @@ class NodalParticleMap:
         self.coords = V.tabulate_dof_coordinates()[:n_all]
         self.n_cells_owned = n_owned_cells
         geo = pmesh.geometry
-        xc = geo.x[np.asarray(geo.dofmap)[:n_owned_cells]]
+        xc = geo.x[np.asarray(geo.dofmaps[0])[:n_owned_cells]]
         self.cell_volume = np.abs(np.linalg.det(xc[:, 1:, :] - xc[:, :1, :])) / 6.0
         self.volume = self.sum_cells(self.cell_volume)
         mid = xc.mean(axis=1)
@@ -74,7 +74,9 @@ class NodalParticleMap:
         out = np.full(self.n, -np.inf)
         owned = slice(0, self.n_owned)
         np.maximum.at(out, self.dof_slot[owned], values[owned])
-        return self.comm.allreduce(out, op=self._mpi.MAX)
+        result = np.empty_like(out)
+        self.comm.Allreduce(out, result, op=self._mpi.MAX)
+        return result
 
     def select(self, slot: int, key: np.ndarray) -> int:
         """Local dof (or −1) of the node of particle ``slot`` minimising ``key``; ties → lowest global index.
@@ -133,8 +135,7 @@ class Probes:
                 slot = int(np.argmin(sign * nodes.centroid[:, 2]))
                 axis = np.linalg.norm(nodes.coords[:, :2] - nodes.centroid[slot, :2], axis=1)
                 # lexicographic: extreme z first, then nearest the centroid's vertical axis
-                span = max(float(np.ptp(z)) if len(z) else 1.0, 1e-30)
-                key = np.round(sign * z / span, 12) + 1e-15 * axis / span
+                key = np.round(sign * z / UM, 9) + 1e-12 * axis / UM  # z to 1e-9 µm, then the axis
                 dof = nodes.select(slot, key)
             self.points.append((name, dof))
         self.slots = [nodes.comm.allreduce(int(nodes.dof_slot[d]) if 0 <= d < nodes.n_owned else -1,

@@ -1,0 +1,321 @@
+"""Quasi-static diffusion-induced stress (physics.md §1.8), solved after the electrochemistry.
+
+Settings (``case.mechanics.setting``):
+
+* **M1** – every particle traction-free. Displacement (vector P1) on the particle submesh. Rigid
+  motions are removed *exactly* by a statically determinate 3-2-1 support per particle (node A: 3
+  components, node B: the 2 components across AB, node C: the one component along the rotation
+  about AB). The chemical load is self-equilibrated, so the supports carry no reaction and the
+  stress is that of the free particle (no penalty error; patch test at round-off).
+* **M2** – particles bonded to an elastic matrix (E_m, ν_m). Displacement on the conductor submesh
+  (particles + matrix); u_z = 0 on the current collector (z = 0), rollers on the lateral faces
+  (u_x = 0 at x = x_min, x_max; u_y = 0 at y = y_min, y_max), the separator face is free. The
+  chemical strain acts in the particles only (mixed-domain forms through the entity maps).
+
+The operator never changes: it is assembled once and the preconditioner / factorisation is built
+once; every :meth:`MechanicsSolver.solve` assembles the right-hand side and solves. Default solver:
+MUMPS LU (factor once, one back-substitution per step) below ``DIRECT_LIMIT`` unknowns, CG + GAMG
+with the rigid-body near-nullspace above; ``petsc_options`` overrides (prefix ``femsim_mech_``).
+
+Stress recovery: σ is linear in each cell (P1 u, P1 chemical strain), so it is interpolated
+exactly into a DG1 tensor field, then averaged (volume-weighted) at the P1 nodes of the particle
+mesh; σ_eq, σ_h, σ_1 are computed from the nodal tensors.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+
+from femsim.model.domain import MATRIX, PARTICLES
+from femsim.model.probes import NodalParticleMap, Probes
+from femsim.mpi import import_dolfinx
+from femsim.physics import mechanics as mech
+
+LOG = logging.getLogger(__name__)
+#: vector unknowns up to which the default is a direct solver (MUMPS, factor once)
+DIRECT_LIMIT = 600_000
+
+
+def default_options(n_dofs: int) -> dict[str, Any]:
+    """PETSc options for the elasticity solve by size."""
+    if n_dofs <= DIRECT_LIMIT:
+        return {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps"}
+    return {"ksp_type": "cg", "ksp_rtol": 1e-10, "ksp_atol": 1e-30, "pc_type": "gamg",
+            "pc_gamg_type": "agg", "pc_gamg_agg_nsmooths": 1, "pc_gamg_threshold": 0.01,
+            "mg_levels_ksp_type": "chebyshev", "mg_levels_pc_type": "jacobi"}
+
+
+class MechanicsSolver:
+    """Diffusion-induced stress in the particles for a given c_s.
+
+    Args:
+        domain: the :class:`femsim.model.domain.Domain` (SI units).
+        cathode_params: material set with ``youngs_modulus`` (Pa), ``poisson_ratio``,
+            ``partial_molar_volume`` (m³/mol), ``max_concentration`` (mol/m³), ``volume_change(x)``.
+        mechanics_section: the case's ``[mechanics]`` section.
+        c_ref: stress-free concentration (mol/m³), normally the initial x₀ c_max.
+        petsc_options: extra PETSc options (override the defaults).
+        degree: polynomial degree of the displacement (1 or 2; with 2, ε(u) and ε_ch are both
+            linear in a cell: far more accurate stresses for ~8x the unknowns).
+    """
+
+    def __init__(self, domain: Any, cathode_params: Any, mechanics_section: Any, c_ref: float,
+                 petsc_options: dict[str, Any] | None = None, degree: int = 2):
+        t0 = time.perf_counter()
+        dolfinx = import_dolfinx()
+        import dolfinx.fem.petsc  # noqa: F401
+        import ufl
+        from petsc4py import PETSc
+
+        self.domain, self.params, self.section = domain, cathode_params, mechanics_section
+        self.c_ref = float(c_ref)
+        self.setting = mechanics_section.setting
+        self.degree = int(degree)
+        self.timings = {"setup": 0.0, "assemble": 0.0, "solve": 0.0, "recover": 0.0}
+        self.n_solves = 0
+        E, nu = float(cathode_params.youngs_modulus), float(cathode_params.poisson_ratio)
+        self.E, self.nu = E, nu
+        pmesh = domain.particles.mesh
+
+        # chemical strain (P1 on the particle mesh) and c_s copy
+        self.Vs = dolfinx.fem.functionspace(pmesh, ("Lagrange", 1))
+        self.c = dolfinx.fem.Function(self.Vs, name="c_s")
+        self.e_ch = dolfinx.fem.Function(self.Vs, name="chemical_strain")
+        self.nodes = NodalParticleMap(domain, self.Vs)
+
+        if self.setting == "M1":
+            umesh = pmesh
+        elif self.setting == "M2":
+            umesh = domain.conductor.mesh
+        else:
+            raise ValueError(f"unknown mechanics setting {self.setting!r} (M1 or M2)")
+        self.V = dolfinx.fem.functionspace(umesh, ("Lagrange", degree, (3,)))
+        self.u = dolfinx.fem.Function(self.V, name="displacement_m")
+        u, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
+        if self.setting == "M1":
+            dxp = ufl.Measure("dx", domain=pmesh)
+            a = mech.elasticity_bilinear(u, v, E, nu, dxp)
+            L = mech.chemical_load(v, self.e_ch, E, nu, dxp)
+            self.a, self.L = dolfinx.fem.form(a), dolfinx.fem.form(L)
+            self.bcs = self._rigid_supports()
+        else:
+            Em, num = float(mechanics_section.matrix_youngs_modulus_Pa), float(mechanics_section.matrix_poisson_ratio)
+            dx = domain.dx_exact
+            a = mech.elasticity_bilinear(u, v, E, nu, dx(PARTICLES)) + mech.elasticity_bilinear(u, v, Em, num, dx(MATRIX))
+            L = mech.chemical_load(v, self.e_ch, E, nu, dx(PARTICLES))
+            self.a = dolfinx.fem.form(a, entity_maps=domain.entity_maps)
+            self.L = dolfinx.fem.form(L, entity_maps=domain.entity_maps)
+            self.bcs = self._box_supports()
+            self.u_particles = dolfinx.fem.Function(dolfinx.fem.functionspace(pmesh, ("Lagrange", degree, (3,))))
+            self._transfer = self._conductor_to_particle_dofs()
+
+        self.A = dolfinx.fem.petsc.assemble_matrix(self.a, bcs=self.bcs)
+        self.A.assemble()
+        self.b = dolfinx.fem.petsc.create_vector(self.V)
+        self.n_dofs = self.V.dofmap.index_map.size_global * 3
+        options = default_options(self.n_dofs)
+        options.update(petsc_options or {})
+        self.ksp = PETSc.KSP().create(domain.comm)
+        self.ksp.setOperators(self.A)
+        prefix = "femsim_mech_"
+        self.ksp.setOptionsPrefix(prefix)
+        opts = PETSc.Options()
+        for key, value in options.items():
+            opts[prefix + key] = value
+        self.ksp.setFromOptions()
+        if self.ksp.getPC().getType() == "gamg":
+            self.A.setNearNullSpace(self._rigid_body_modes())
+        self.options = options
+
+        # stress recovery: DG1 tensor interpolation of the exact cell-wise σ
+        self.W = dolfinx.fem.functionspace(pmesh, ("DG", 1, (3, 3)))
+        self.sigma_dg = dolfinx.fem.Function(self.W)
+        u_stress = self.u if self.setting == "M1" else self.u_particles
+        self._sigma_expr = dolfinx.fem.Expression(mech.stress(u_stress, self.e_ch, E, nu),
+                                                  self.W.element.interpolation_points)
+        self._weights = self._nodal_weights()
+        self._fields = {name: dolfinx.fem.Function(self.Vs, name=name)
+                        for name in ("sigma_eq_Pa", "sigma_hydrostatic_Pa", "sigma_1_Pa")}
+        self._cell_sigma_eq = np.zeros(self.nodes.n_cells_owned)
+        self.probe_points = Probes(self.nodes, mechanics_section.probe_separator_um,
+                                   mechanics_section.probe_collector_um)
+        self.timings["setup"] = time.perf_counter() - t0
+        if domain.comm.rank == 0:
+            LOG.info("mechanics %s: %d unknowns, %s/%s, setup %.2f s", self.setting, self.n_dofs,
+                     options.get("ksp_type"), options.get("pc_type"), self.timings["setup"])
+
+    # -- constraints ---------------------------------------------------------------------------
+    def _rigid_supports(self) -> list[Any]:
+        """3-2-1 supports per particle (exact removal of the 6 rigid motions)."""
+        dolfinx = import_dolfinx()
+        nodes, X = self.nodes, self.nodes.coords
+        fixed: list[list[int]] = [[], [], []]
+        for slot in range(nodes.n):
+            a = nodes.select(slot, X[:, 0])
+            A = nodes.coords_of(a)
+            b = nodes.select(slot, -np.linalg.norm(X - A, axis=1))
+            d = nodes.coords_of(b) - A
+            dist = np.linalg.norm(np.cross(X - A, d), axis=1)
+            c = nodes.select(slot, -dist)
+            e = nodes.coords_of(c) - A
+            k_b = int(np.argmax(np.abs(d)))
+            k_c = int(np.argmax(np.abs(np.cross(d, e))))
+            for dof, comps in ((a, (0, 1, 2)), (b, tuple(i for i in range(3) if i != k_b)), (c, (k_c,))):
+                if dof >= 0:
+                    for i in comps:
+                        fixed[i].append(dof)
+        to_v = self._vertex_dofs_in_V()
+        zero = np.float64(0.0)
+        return [dolfinx.fem.dirichletbc(zero, 3 * np.array(sorted(set(to_v[f])), dtype=np.int32) + i, self.V.sub(i))
+                for i, f in enumerate(fixed)]
+
+    def _vertex_dofs_in_V(self) -> np.ndarray:
+        """Node index in the displacement space of every P1 node of the particle mesh (M1)."""
+        if self.degree == 1:
+            return np.arange(len(self.nodes.coords))
+        ps = np.asarray(self.Vs.dofmap.list)
+        pv = np.asarray(self.V.dofmap.list)[:, : ps.shape[1]]  # Lagrange: vertex dofs first
+        out = np.full(len(self.nodes.coords), -1, dtype=np.int64)
+        out[ps.reshape(-1)] = pv.reshape(-1)
+        return out
+
+    def _box_supports(self) -> list[Any]:
+        """M2: u_z = 0 at z = z_min (collector), u_x = 0 / u_y = 0 on the lateral faces."""
+        dolfinx = import_dolfinx()
+        from mpi4py import MPI
+
+        mesh = self.V.mesh
+        x = mesh.geometry.x
+        comm = self.domain.comm
+        lo_local = x.min(axis=0) if len(x) else np.full(3, np.inf)
+        hi_local = x.max(axis=0) if len(x) else np.full(3, -np.inf)
+        lo, hi = np.empty(3), np.empty(3)
+        comm.Allreduce(np.ascontiguousarray(lo_local, dtype=float), lo, op=MPI.MIN)
+        comm.Allreduce(np.ascontiguousarray(hi_local, dtype=float), hi, op=MPI.MAX)
+        tol = 1e-6 * float(np.max(hi - lo))
+        mesh.topology.create_connectivity(2, 3)
+        bcs = []
+        for i, planes in ((0, (lo[0], hi[0])), (1, (lo[1], hi[1])), (2, (lo[2],))):
+            facets = dolfinx.mesh.locate_entities_boundary(
+                mesh, 2, lambda p, i=i, planes=planes: np.any([np.abs(p[i] - v) < tol for v in planes], axis=0))
+            dofs = dolfinx.fem.locate_dofs_topological(self.V.sub(i), 2, facets)
+            bcs.append(dolfinx.fem.dirichletbc(np.float64(0.0), dofs, self.V.sub(i)))
+        return bcs
+
+    def _rigid_body_modes(self) -> Any:
+        from petsc4py import PETSc
+
+        n_owned = self.V.dofmap.index_map.size_local
+        coords = self.V.tabulate_dof_coordinates()[:n_owned]
+        vec = PETSc.Vec().createWithArray(np.ascontiguousarray(coords.reshape(-1)), bsize=3, comm=self.domain.comm)
+        return PETSc.NullSpace().createRigidBody(vec)
+
+    def _conductor_to_particle_dofs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(particle-mesh node, conductor-mesh node) pairs for copying u (same parent vertices)."""
+        d = self.domain
+        n_parent = d.mesh.topology.index_map(3).size_local + d.mesh.topology.index_map(3).num_ghosts
+        to_cond = d.conductor.cell_map.sub_topology_to_topology(np.arange(n_parent, dtype=np.int32), inverse=True)
+        cond_cells = np.asarray(to_cond)[d.particles.parent_cells]
+        ok = cond_cells >= 0
+        Vp = self.u_particles.function_space
+        pd = np.asarray(Vp.dofmap.list)[ok]
+        cd = np.asarray(self.V.dofmap.list)[cond_cells[ok]]
+        xp = Vp.tabulate_dof_coordinates()[pd]
+        xc = self.V.tabulate_dof_coordinates()[cd]
+        match = np.argmin(np.linalg.norm(xp[:, :, None, :] - xc[:, None, :, :], axis=-1), axis=2)
+        cd = np.take_along_axis(cd, match, axis=1)
+        return pd.reshape(-1), cd.reshape(-1)
+
+    def _nodal_weights(self) -> np.ndarray:
+        """Σ of adjacent owned-cell volumes at each P1 node (reverse-scattered over ranks)."""
+        dolfinx = import_dolfinx()
+
+        w = dolfinx.fem.Function(self.Vs)
+        nc = self.nodes.n_cells_owned
+        np.add.at(w.x.array, self.nodes.cell_dofs[:nc].reshape(-1), np.repeat(self.nodes.cell_volume, 4))
+        w.x.scatter_reverse(dolfinx.la.InsertMode.add)
+        w.x.scatter_forward()
+        return w.x.array.copy()
+
+    # -- solve -----------------------------------------------------------------------------------
+    def chemical_strain(self, c: np.ndarray) -> np.ndarray:
+        """Nodal e_ch (dimensionless) from nodal c_s (mol/m³) by the case's strain model."""
+        if getattr(self.section, "strain_model", "linear") == "table":
+            return mech.table_chemical_strain(c, self.c_ref, self.params.max_concentration, self.params.volume_change)
+        return mech.linear_chemical_strain(c, self.c_ref, self.params.partial_molar_volume)
+
+    def solve(self, c_s: Any) -> None:
+        """One quasi-static solve for the concentration ``c_s`` (P1 Function on the particle mesh)."""
+        dolfinx = import_dolfinx()
+        from petsc4py import PETSc
+
+        t0 = time.perf_counter()
+        self.c.interpolate(c_s)
+        self.e_ch.x.array[:] = self.chemical_strain(self.c.x.array)
+        with self.b.localForm() as loc:
+            loc.set(0.0)
+        dolfinx.fem.petsc.assemble_vector(self.b, self.L)
+        self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        dolfinx.fem.petsc.set_bc(self.b, self.bcs)
+        t1 = time.perf_counter()
+        self.ksp.solve(self.b, self.u.x.petsc_vec)
+        reason = self.ksp.getConvergedReason()
+        if reason < 0:
+            raise RuntimeError(f"mechanics linear solve failed (KSP reason {reason})")
+        self.u.x.scatter_forward()
+        t2 = time.perf_counter()
+        self._recover()
+        t3 = time.perf_counter()
+        self.timings["assemble"] += t1 - t0
+        self.timings["solve"] += t2 - t1
+        self.timings["recover"] += t3 - t2
+        self.n_solves += 1
+        self.iterations = self.ksp.getIterationNumber()
+
+    def _recover(self) -> None:
+        dolfinx = import_dolfinx()
+
+        if self.setting == "M2":
+            pd, cd = self._transfer
+            up = self.u_particles.x.array.reshape(-1, 3)
+            up[pd] = self.u.x.array.reshape(-1, 3)[cd]
+        self.sigma_dg.interpolate(self._sigma_expr)
+        nc = self.nodes.n_cells_owned
+        wdofs = np.asarray(self.W.dofmap.list)[:nc]
+        sig = self.sigma_dg.x.array.reshape(-1, 3, 3)[wdofs]  # (cells, 4 vertices, 3, 3)
+        self._cell_sigma_eq = mech.von_mises_np(sig).mean(axis=1)
+        acc = dolfinx.fem.Function(dolfinx.fem.functionspace(self.Vs.mesh, ("Lagrange", 1, (3, 3))))
+        weighted = sig * self.nodes.cell_volume[:, None, None, None]
+        arr = acc.x.array.reshape(-1, 9)
+        np.add.at(arr, self.nodes.cell_dofs[:nc].reshape(-1), weighted.reshape(-1, 9))
+        acc.x.scatter_reverse(dolfinx.la.InsertMode.add)
+        acc.x.scatter_forward()
+        nodal = acc.x.array.reshape(-1, 3, 3) / np.maximum(self._weights, 1e-300)[:, None, None]
+        self.nodal_stress = nodal
+        self._fields["sigma_eq_Pa"].x.array[:] = mech.von_mises_np(nodal)
+        self._fields["sigma_hydrostatic_Pa"].x.array[:] = mech.hydrostatic_np(nodal)
+        self._fields["sigma_1_Pa"].x.array[:] = mech.max_principal_np(nodal)
+
+    # -- outputs -----------------------------------------------------------------------------
+    def fields(self) -> dict[str, Any]:
+        """P1 fields on the particle mesh: σ_eq, σ_h, σ_1 (Pa) and the displacement (m)."""
+        out = dict(self._fields)
+        out["displacement_m"] = self.u if self.setting == "M1" else self.u_particles
+        out["displacement_m"].name = "displacement_m"
+        return out
+
+    def particle_stress(self) -> dict[str, np.ndarray]:
+        """Per particle (sorted ids): max / volume-mean σ_eq and max σ_1 (Pa), identical on all ranks."""
+        n = self.nodes
+        mean = n.sum_cells(self._cell_sigma_eq * n.cell_volume) / np.maximum(n.volume, 1e-300)
+        return {"ids": n.ids.copy(), "sigma_eq_max_Pa": n.max_nodes(self._fields["sigma_eq_Pa"].x.array),
+                "sigma_eq_mean_Pa": mean, "sigma_1_max_Pa": n.max_nodes(self._fields["sigma_1_Pa"].x.array)}
+
+    def probes(self) -> list[dict[str, Any]]:
+        """P_s and P_cc: position (µm), particle id, σ_eq (Pa, nodal) and c/c_max at the probe node."""
+        return self.probe_points.evaluate(self._fields["sigma_eq_Pa"].x.array,
+                                          self.c.x.array / self.params.max_concentration)
