@@ -132,7 +132,10 @@ def _global_bounds(mesh: Any) -> tuple[np.ndarray, np.ndarray]:
     x = mesh.geometry.x
     lo = np.min(x, axis=0) if x.size else np.full(3, np.inf)
     hi = np.max(x, axis=0) if x.size else np.full(3, -np.inf)
-    return mesh.comm.allreduce(lo, op=MPI.MIN), mesh.comm.allreduce(hi, op=MPI.MAX)
+    glo, ghi = np.empty(3), np.empty(3)
+    mesh.comm.Allreduce(np.ascontiguousarray(lo, dtype=float), glo, op=MPI.MIN)
+    mesh.comm.Allreduce(np.ascontiguousarray(hi, dtype=float), ghi, op=MPI.MAX)
+    return glo, ghi
 
 
 def effective_conductivity(mesh: Any, cell_tags: Any, cathode_box: tuple[float, float, float] | None = None,
