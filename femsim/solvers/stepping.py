@@ -107,11 +107,11 @@ class GalvanostaticStepper:
             landing_on_event = abs(st.time_s + dt - event) < 1e-9 * max(1.0, event)
             ok, its, why = self.problem.step(dt, self.current())
             if not ok:
-                self._reject(f"Newton failed ({why}) at t = {st.time_s:.6g} s, dt = {dt:.3g} s")
+                self._reject(f"Newton failed ({why}) at t = {st.time_s:.6g} s, dt = {dt:.3g} s", dt)
                 continue
             voltage = self.problem.voltage()
             if abs(voltage - st.voltage_V) > sv.max_voltage_change_V and dt > sv.dt_min_s * 1.0001:
-                self._reject(f"voltage jump {voltage - st.voltage_V:+.4f} V at dt = {dt:.3g} s")
+                self._reject(f"voltage jump {voltage - st.voltage_V:+.4f} V at dt = {dt:.3g} s", dt, fatal=False)
                 continue
             if st.phase == "load" and self._crossed(voltage):
                 gap = voltage - self.protocol.voltage_cutoff_V
@@ -140,12 +140,22 @@ class GalvanostaticStepper:
                 return "deadline"
 
     def _start_rest(self, reason: str) -> None:
+        """Switch the current off: the potentials jump at once (ohmic and kinetic parts relax),
+        so they are re-solved with the concentrations frozen and recorded at the same time."""
         st = self.state
         st.termination = reason
         st.phase = "rest"
         st.rest_until_s = st.time_s + self.protocol.rest_s
         st.dt_s = self.solver.dt_initial_s
         LOG.info("rest for %.1f s", self.protocol.rest_s)
+        ok, its, why = self.problem.solve_potentials(0.0)
+        if not ok:
+            raise SolverError(f"potentials at the start of the rest did not converge ({why})")
+        self.problem.commit()
+        st.voltage_V = self.problem.voltage()
+        record = StepRecord(st.time_s, 0.0, 0.0, st.voltage_V, its, st.phase)
+        for cb in self.on_step:
+            cb(record)
 
     def _accept(self, dt: float, its: int, voltage: float) -> None:
         st = self.state
@@ -159,13 +169,17 @@ class GalvanostaticStepper:
         if self.on_snapshot is not None:
             self.on_snapshot(st)
 
-    def _reject(self, reason: str) -> None:
+    def _reject(self, reason: str, dt: float, fatal: bool = True) -> None:
+        """Undo the attempted step of length ``dt`` and cut the step. Below ``dt_min`` a failed
+        Newton solve ends the run (``fatal``); an accuracy rejection retries at ``dt_min``."""
         st, sv = self.state, self.solver
         self.problem.restore()
         self.rejected_steps += 1
-        new_dt = min(st.dt_s, sv.dt_max_s) * sv.dt_cut
-        LOG.warning("step rejected: %s; retrying with dt = %.3g s", reason, new_dt)
+        new_dt = dt * sv.dt_cut
         if new_dt < sv.dt_min_s:
-            raise SolverError(f"time step fell below solver.dt_min_s = {sv.dt_min_s:g} s at t = {st.time_s:.6g} s "
-                              f"({reason})")
+            if fatal:
+                raise SolverError(f"time step fell below solver.dt_min_s = {sv.dt_min_s:g} s at "
+                                  f"t = {st.time_s:.6g} s ({reason})")
+            new_dt = sv.dt_min_s
+        LOG.warning("step rejected: %s; retrying with dt = %.3g s", reason, new_dt)
         st.dt_s = new_dt
