@@ -23,7 +23,7 @@ id,x,y,z,radius
 4,7.0,3.0,7.0,2.4
 """
 
-#: the tiny CI geometry, no mechanics/fields, short protocol with an output time: ~8 steps
+#: the tiny CI geometry, no mechanics/fields, short protocol with an output time: 5 steps
 RESTART_CASE = """\
 [case]
 name = "restart"
@@ -36,7 +36,7 @@ separator_thickness_um = 5.0
 [protocol]
 c_rate = 5.0
 areal_capacity_mAh_cm2 = 0.19
-end_time_s = 6.0
+end_time_s = 4.0
 [solver]
 dt_initial_s = 0.5
 dt_max_s = 1.0
@@ -81,8 +81,11 @@ def run_femsim(args: list[str], ranks: int = 1, timeout: float = 240, cwd: Path 
     return subprocess.run(femsim_cmd(args, ranks), capture_output=True, text=True, timeout=timeout, cwd=cwd, env=e)
 
 
-def run_and_kill(args: list[str], ranks: int, until: Path, timeout: float = 240) -> None:
-    """Start femsim, SIGKILL its whole process group as soon as ``until`` exists."""
+def run_and_kill(args: list[str], ranks: int, until: Path, timeout: float = 240,
+                 sig: int = signal.SIGKILL) -> int:
+    """Start femsim, send ``sig`` to its whole process group as soon as ``until`` exists.
+
+    Returns the exit status (negative: killed by that signal)."""
     proc = subprocess.Popen(femsim_cmd(args, ranks), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env=env(), start_new_session=True)
     t0 = time.monotonic()
@@ -95,9 +98,14 @@ def run_and_kill(args: list[str], ranks: int, until: Path, timeout: float = 240)
             time.sleep(0.05)
     finally:
         if proc.poll() is None:
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
+            proc.wait(timeout=30)
         proc.stderr.close()
+    return proc.returncode
 
 
 def read_series(path: Path) -> list[list[float]]:
