@@ -323,6 +323,8 @@ def run_case(case: Any, comm: Any = None, resume: bool = False) -> RunResult:
             pass
     try:
         sim.setup()
+        for sig in previous:  # again: gmsh and PETSc install their own C handlers during set-up
+            signal.signal(sig, interrupted)
         return sim.run()
     except SolverError as exc:
         LOG.error("run failed: %s", exc)
