@@ -1,16 +1,47 @@
 """PETSc option presets for the coupled Newton solve.
 
-``direct``: Newton + MUMPS LU (robust; small and medium meshes).
-``iterative``: Newton + GMRES preconditioned by a multiplicative field split (ILU on c_s, GAMG on
-the others), as measured fastest on this machine for large meshes (architecture.md).
+``direct``: Newton + MUMPS LU (robust; small and medium meshes). The factorisation is lagged
+(``snes_lag_preconditioner``): MUMPS factors on the first Newton iteration of a solve and the
+other iterations reuse it with GMRES on the true Jacobian, so Newton converges to the same
+tolerance at a fraction of the factorisation cost.
+``iterative``: Newton + GMRES on the true Jacobian, preconditioned by a multiplicative block
+Gauss–Seidel field split over the unknowns (one split per field, index sets built from the block
+layout of the ``kind="mpi"`` matrix): ILU (block Jacobi + ILU(0) in parallel) on the particle
+concentration (mass-dominated: D_s Δt / h² ≪ 1), one V-cycle of GAMG with unsmoothed aggregation
+on the potentials and the electrolyte concentration (Poisson/Robin and mass + diffusion
+operators). The preconditioner is rebuilt every ``LAG_PC`` Newton iterations, persisting across
+time steps (architecture.md: the fastest combination measured on this machine).
 ``auto`` picks direct below ``AUTO_DIRECT_MAX_DOFS`` unknowns.
+
+Every option set here can be overridden from ``[solver] petsc_options``; the options that the
+fieldsplit sub-solvers read at set-up time are left in the PETSc options database under the
+problem's own prefix (``femsim_halfcell_``, ``femsim_potentials_``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-AUTO_DIRECT_MAX_DOFS = 400_000
+#: coupled unknowns up to which ``auto`` uses the direct preset (5C reference: ~98k → iterative)
+AUTO_DIRECT_MAX_DOFS = 30_000
+#: Newton iterations between preconditioner rebuilds (persists across time steps)
+LAG_PC = 6
+#: Newton iterations between MUMPS factorisations for the direct preset (1: every iteration)
+LAG_LU = 1
+#: unknowns treated with (block-Jacobi) ILU in the iterative preset; all others get GAMG
+ILU_FIELDS = ("particle_concentration",)
+#: the splits of the iterative preset, in order (unknowns absent from a problem are skipped;
+#: unknowns not listed get a split of their own)
+SPLITS: list[tuple[str, ...]] = [("particle_concentration",), ("solid_potential",), ("electrolyte_concentration",),
+                                 ("electrolyte_potential",)]
+
+
+def field_splits(fields: list[str]) -> list[list[int]]:
+    """Group the unknowns (by name) into the preset's splits: lists of block indices."""
+    groups = [[fields.index(f) for f in split if f in fields] for split in SPLITS]
+    groups = [g for g in groups if g]
+    listed = {k for g in groups for k in g}
+    return groups + [[k] for k in range(len(fields)) if k not in listed]
 
 
 def newton_options(rtol: float, atol: float, max_it: int) -> dict[str, Any]:
@@ -25,24 +56,62 @@ def newton_options(rtol: float, atol: float, max_it: int) -> dict[str, Any]:
     }
 
 
-def linear_options(preset: str) -> dict[str, Any]:
+def _gamg(prefix: str) -> dict[str, Any]:
+    return {
+        f"{prefix}ksp_type": "preonly",
+        f"{prefix}pc_type": "gamg",
+        f"{prefix}pc_gamg_type": "agg",
+        f"{prefix}pc_gamg_agg_nsmooths": 0,
+        f"{prefix}pc_gamg_threshold": 0.02,
+        f"{prefix}pc_gamg_square_graph": 1,
+        f"{prefix}pc_gamg_coarse_eq_limit": 1000,
+        f"{prefix}mg_levels_ksp_type": "chebyshev",
+        f"{prefix}mg_levels_ksp_max_it": 2,
+        f"{prefix}mg_levels_pc_type": "jacobi",
+        f"{prefix}mg_coarse_ksp_type": "preonly",
+        f"{prefix}mg_coarse_pc_type": "lu",
+    }
+
+
+def _ilu(prefix: str) -> dict[str, Any]:
+    return {
+        f"{prefix}ksp_type": "preonly",
+        f"{prefix}pc_type": "bjacobi",
+        f"{prefix}sub_pc_type": "ilu",
+    }
+
+
+def linear_options(preset: str, fields: list[str] | None = None) -> dict[str, Any]:
+    """KSP/PC options of a preset; ``fields`` (unknown names) sets the per-split sub-solvers."""
     if preset == "direct":
-        return {
+        opts: dict[str, Any] = {
             "ksp_type": "preonly",
             "pc_type": "lu",
             "pc_factor_mat_solver_type": "mumps",
             "mat_mumps_icntl_14": 200,
         }
+        if LAG_LU > 1:
+            opts.update({"ksp_type": "gmres", "ksp_rtol": 1e-10, "ksp_max_it": 50,
+                         "snes_lag_preconditioner": LAG_LU})
+        return opts
     if preset == "iterative":
-        return {
+        opts = {
             "ksp_type": "gmres",
-            "ksp_rtol": 1e-10,
+            "ksp_pc_side": "right",
+            "ksp_rtol": 1e-6,
             "ksp_atol": 1e-14,
             "ksp_gmres_restart": 100,
-            "ksp_max_it": 500,
-            "pc_type": "lu",
-            "pc_factor_mat_solver_type": "mumps",
+            "ksp_max_it": 300,
+            "pc_type": "fieldsplit",
+            "pc_fieldsplit_type": "multiplicative",
+            "snes_lag_preconditioner": LAG_PC,
+            "snes_lag_preconditioner_persists": True,
         }
+        for k, group in enumerate(field_splits(fields or [])):
+            prefix = f"fieldsplit_{k}_"
+            ilu = all(fields[b] in ILU_FIELDS for b in group)
+            opts.update(_ilu(prefix) if ilu else _gamg(prefix))
+        return opts
     raise ValueError(f"unknown solver preset {preset!r}")
 
 
@@ -52,14 +121,38 @@ def resolve_preset(preset: str, n_dofs: int) -> str:
     return preset
 
 
-def solver_options(solver_section: Any, n_dofs: int) -> tuple[str, dict[str, Any]]:
+def _petsc_value(v: Any) -> Any:
+    return str(v).lower() if isinstance(v, bool) else v
+
+
+def solver_options(solver_section: Any, n_dofs: int, fields: list[str] | None = None) -> tuple[str, dict[str, Any]]:
     """(resolved preset, full option dict) for a case's ``[solver]`` section."""
     preset = resolve_preset(solver_section.preset, n_dofs)
     opts = newton_options(solver_section.newton_rtol, solver_section.newton_atol,
                           solver_section.max_newton_iterations)
-    opts.update(linear_options(preset))
-    opts.update({k: (str(v).lower() if isinstance(v, bool) else v) for k, v in solver_section.petsc_options.items()})
-    return preset, opts
+    opts.update(linear_options(preset, fields))
+    opts.update(solver_section.petsc_options)
+    return preset, {k: _petsc_value(v) for k, v in opts.items()}
+
+
+def block_index_sets(problem: Any, unknowns: list[Any]) -> list[Any]:
+    """PETSc index sets of each unknown's rows in a ``kind="mpi"`` blocked matrix.
+
+    The blocked layout stacks, on each rank, the owned dofs of block 0, then block 1, …
+    starting at the rank's ownership offset.
+    """
+    from petsc4py import PETSc
+
+    start, _ = problem.A.getOwnershipRange()
+    comm = problem.A.comm
+    ises = []
+    offset = start
+    for u in unknowns:
+        imap = u.function_space.dofmap.index_map
+        n = imap.size_local * u.function_space.dofmap.index_map_bs
+        ises.append(PETSc.IS().createStride(n, first=offset, step=1, comm=comm))
+        offset += n
+    return ises
 
 
 def make_nonlinear_problem(residuals: list[Any], unknowns: list[Any], entity_maps: list[Any], solver_section: Any,
@@ -73,11 +166,31 @@ def make_nonlinear_problem(residuals: list[Any], unknowns: list[Any], entity_map
 
     dolfinx = import_dolfinx()
     import dolfinx.fem.petsc  # noqa: F401
+    from petsc4py import PETSc
 
     n_dofs = sum(u.function_space.dofmap.index_map.size_global for u in unknowns)
-    preset, options = solver_options(solver_section, n_dofs)
+    fields = [u.name for u in unknowns]
+    preset, options = solver_options(solver_section, n_dofs, fields)
     if initialisation:
         options = dict(options, snes_linesearch_type="bt", snes_max_it=50)
+        options.pop("snes_lag_preconditioner", None)
+        options.pop("snes_lag_preconditioner_persists", None)
     problem = dolfinx.fem.petsc.NonlinearProblem(residuals, unknowns, kind="mpi", petsc_options=options,
                                                  petsc_options_prefix=prefix, entity_maps=entity_maps)
+    pc = problem.solver.getKSP().getPC()
+    if pc.getType() == "fieldsplit":
+        # NonlinearProblem removes its options from the database after SNES.setFromOptions, but
+        # the split sub-KSPs are configured at PCSetUp: keep the split options under the prefix.
+        db = PETSc.Options()
+        for k, v in options.items():
+            if k.startswith("fieldsplit_"):
+                db[f"{prefix}{k}"] = v
+        ises = block_index_sets(problem, unknowns)
+        splits = []
+        for k, group in enumerate(field_splits(fields)):
+            iset = ises[group[0]]
+            for b in group[1:]:
+                iset = iset.expand(ises[b])
+            splits.append((str(k), iset))
+        pc.setFieldSplitIS(*splits)
     return problem, preset
