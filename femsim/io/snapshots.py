@@ -132,7 +132,9 @@ class _SnapshotTrigger:
     """Wraps the stepper's problem: a due snapshot is written when the next step starts.
 
     At that point the stepper has finished its bookkeeping of the accepted step (outputs, dt
-    growth, start of the rest), so the saved state is exactly the loop-top state.
+    growth, start of the rest), so the saved state is exactly the loop-top state. It is also
+    where a SIGTERM/SIGINT received while stepping is acted on (on all ranks together): raised
+    inside a solver callback, the exception would be swallowed by PETSc as a failed solve.
     """
 
     def __init__(self, problem: Any, manager: SnapshotManager):
@@ -142,10 +144,15 @@ class _SnapshotTrigger:
         return getattr(self._problem, name)
 
     def step(self, dt: float, applied_current_density: float) -> tuple[bool, int, str]:
+        self._manager.check_interrupt()
         if self._manager.pending:
             self._manager.pending = False
             self._manager.write()
         return self._problem.step(dt, applied_current_density)
+
+    def solve_potentials(self, applied_current_density: float) -> tuple[bool, int, str]:
+        self._manager.check_interrupt()
+        return self._problem.solve_potentials(applied_current_density)
 
 
 class SnapshotManager:
@@ -207,9 +214,20 @@ class SnapshotManager:
 
     # -- writing -------------------------------------------------------------------------------
     def attach(self, stepper: Any) -> None:
-        """Hook into the stepper: due snapshots, the fault-injection test hook."""
+        """Hook into the stepper: due snapshots, deferred interrupts, the fault-injection test hook."""
         stepper.on_snapshot = self._accepted
         stepper.problem = _SnapshotTrigger(stepper.problem, self)
+        self.sim.defer_interrupt = True
+
+    def check_interrupt(self) -> None:
+        """Raise the run's interrupt exception if any rank received SIGTERM/SIGINT (collective)."""
+        name = getattr(self.sim, "interrupt", None) or ""
+        if self.comm.size > 1:
+            name = next((n for n in self.comm.allgather(name) if n), "")
+        if name:
+            from femsim.simulation import _Interrupted
+
+            raise _Interrupted(name)
 
     def _accepted(self, state: Any) -> None:
         _fault_injection(self.comm.rank, state.n_steps)

