@@ -314,7 +314,9 @@ def run_case(case: Any, comm: Any = None, resume: bool = False) -> RunResult:
     previous = {}
 
     def interrupted(signum: int, frame: Any) -> None:  # pragma: no cover - signal path
-        raise _Interrupted(signal.Signals(signum).name)
+        sim.interrupt = signal.Signals(signum).name
+        if not getattr(sim, "defer_interrupt", False):  # while stepping: raised between steps (snapshots.py)
+            raise _Interrupted(sim.interrupt)
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         try:
