@@ -115,24 +115,31 @@ def read_3d_series(folder: str | Path, label: str = "femsim 3D") -> HalfCellSeri
 
 
 def plot_overlay(series: list[HalfCellSeries], path: str | Path, title: str = "") -> Path:
-    """Voltage (top) and Δφ_l (bottom) of several runs against time."""
+    """Voltage, voltage difference to the first series (mV) and Δφ_l of several runs against time."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax_v, ax_d) = plt.subplots(2, 1, figsize=(7, 6.5), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
+    fig, (ax_v, ax_dv, ax_d) = plt.subplots(3, 1, figsize=(7, 8), sharex=True,
+                                            gridspec_kw={"height_ratios": [3, 1.3, 1.3]})
     styles = ["-", "--", ":", "-.", (0, (5, 1))]
+    ref = series[0]
     for k, s in enumerate(series):
         kw = {"lw": 2.2, "color": "k"} if k == 0 else {"lw": 1.4, "ls": styles[k % len(styles)]}
         ax_v.plot(s.time_s, s.voltage_V, label=s.label, **kw)
         ax_d.plot(s.time_s, 1e3 * s.electrolyte_potential_drop_V, **kw)
+        if k > 0:
+            t = ref.time_s[ref.time_s <= s.time_s[-1]]
+            ax_dv.plot(t, 1e3 * (np.interp(t, s.time_s, s.voltage_V) - ref.voltage_V[: len(t)]), **kw)
     ax_v.set_ylabel("cathode potential vs Li (V)")
+    ax_dv.set_ylabel(f"V − V[{ref.label}] (mV)", fontsize=8)
+    ax_dv.axhline(0.0, color="k", lw=0.8)
     ax_d.set_ylabel("Δφ_l (mV)")
     ax_d.set_xlabel("time (s)")
     ax_v.legend(fontsize=8)
-    ax_v.grid(alpha=0.3)
-    ax_d.grid(alpha=0.3)
+    for ax in (ax_v, ax_dv, ax_d):
+        ax.grid(alpha=0.3)
     if title:
         ax_v.set_title(title, fontsize=10)
     fig.tight_layout()
