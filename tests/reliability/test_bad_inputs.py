@@ -138,6 +138,8 @@ CATALOGUE: list[Bad] = [
     _case_entry("missing-particle-table", "run", ["geometry.particle_table", "missing.csv"],
                 case(('particle_table = "table.csv"', 'particle_table = "missing.csv"'))),
     _case_entry("missing-mesh-file", "validate", ["mesh.file", "missing.msh"], CASE + '[mesh]\nfile = "missing.msh"\n'),
+    Bad("resume-without-snapshot", "run", ["run", "case.toml", "--resume"], ["case.toml", "no complete snapshot"],
+        {"case.toml": CASE, "table.csv": TABLE}),
     # --- particle tables (checked when meshing / running) -------------------------------------
     _case_entry("table-nan", "mesh", ["table.csv", "row", "nan"], table_text=table("4,7.0,nan,7.0,2.4")),
     _case_entry("table-negative-radius", "run", ["table.csv", "row", "radius", "-2.4"],
@@ -227,3 +229,12 @@ def test_bad_inputs(tmp_path):
     with ThreadPoolExecutor(workers) as pool:
         failures = [f for f in pool.map(lambda e: _check(e, tmp_path / e.name), CATALOGUE) if f]
     assert not failures, f"{len(failures)} of {len(CATALOGUE)} bad inputs mishandled:\n" + "\n".join(failures)
+
+
+@pytest.mark.xfail(strict=True, reason="Simulation.setup creates the results files before reading the mesh (reported)")
+def test_corrupt_mesh_file_leaves_results_untouched(tmp_path):
+    entry = _case_entry("corrupt-mesh-file", "run", ["bad.msh"], CASE + '[mesh]\nfile = "bad.msh"\n')
+    entry.files["bad.msh"] = "not a gmsh file\n"
+    _prepare(entry, tmp_path / entry.name)
+    failure = _check(entry, tmp_path / entry.name)
+    assert failure is None, failure
