@@ -128,6 +128,47 @@ def _fault_injection(rank: int, step: int) -> None:
         raise RuntimeError(f"injected fault on rank {rank} at step {step} ({FAULT_ENV})")
 
 
+def _solver_memory(problem: Any) -> dict[str, Any] | None:
+    """State the problem keeps between steps beyond its unknowns (e.g. the Newton predictor's
+    history): ``problem.restart_state()`` when it provides one, else its ``_history``."""
+    if hasattr(problem, "restart_state"):
+        return problem.restart_state()
+    return getattr(problem, "_history", None)
+
+
+def _set_solver_memory(problem: Any, memory: dict[str, Any] | None) -> None:
+    if hasattr(problem, "set_restart_state"):
+        problem.set_restart_state(memory)
+    elif memory is not None or hasattr(problem, "_history"):
+        problem._history = memory
+
+
+def _pack_memory(memory: dict[str, Any] | None) -> dict[str, np.ndarray]:
+    """A dict of scalars/None and lists of arrays → npz entries (no pickle)."""
+    if memory is None:
+        return {"memory_meta": np.array("null")}
+    meta: dict[str, Any] = {}
+    out: dict[str, np.ndarray] = {}
+    for key, value in memory.items():
+        if isinstance(value, list | tuple) and all(isinstance(a, np.ndarray) for a in value):
+            meta[key] = {"arrays": len(value)}
+            out.update({f"memory_{key}_{i}": a for i, a in enumerate(value)})
+        else:
+            meta[key] = {"value": value.item() if hasattr(value, "item") else value}
+    out["memory_meta"] = np.array(json.dumps(meta))
+    return out
+
+
+def _unpack_memory(data: dict[str, np.ndarray]) -> dict[str, Any] | None:
+    if "memory_meta" not in data:
+        return None
+    meta = json.loads(str(data["memory_meta"]))
+    if meta is None:
+        return None
+    return {key: [data[f"memory_{key}_{i}"] for i in range(m["arrays"])] if "arrays" in m else m["value"]
+            for key, m in meta.items()}
+
+
 class _SnapshotTrigger:
     """Wraps the stepper's problem: a due snapshot is written when the next step starts.
 
@@ -261,6 +302,7 @@ class SnapshotManager:
         digest: str | None = None
         try:
             arrays = {f"u{k}": a for k, a in enumerate(sim.problem.state_arrays())}
+            arrays.update(_pack_memory(_solver_memory(sim.problem)))
             arrays["owned_cells"] = self._owned_cells()
             width = len(sim.rows[0]) if sim.rows else 0
             arrays["series_rows"] = np.array(sim.rows, dtype=float).reshape(len(sim.rows), width)
@@ -347,6 +389,7 @@ class SnapshotManager:
         for u in sim.problem.unknowns:
             u.x.scatter_forward()
         sim.problem.commit()
+        _set_solver_memory(sim.problem, _unpack_memory(saved))
         stepper.state = StepperState(**manifest["stepper_state"])
         stepper.rejected_steps = int(manifest["rejected_steps"])
         sim.rows = saved["series_rows"].tolist()

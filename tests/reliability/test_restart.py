@@ -7,6 +7,7 @@ case launches its own ``mpiexec -n 2``).
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -43,16 +44,32 @@ def _kill_and_resume(tmp: Path, mesh: Path, ranks: int, **replace: str) -> Path:
     diff = float(np.max(np.abs(b - a) / np.maximum(np.abs(a), 1e-12)))
     print(f"{ranks} rank(s): {len(a)} rows, resumed from step {manifest['resumed_from']['step']}, "
           f"max relative difference {diff:.3g}")
+    ref_summary = json.loads((ref / "run.json").read_text())["summary"]
+    for key, value in ref_summary.items():
+        if "wall_time" not in key and isinstance(value, float):
+            assert manifest["summary"][key] == pytest.approx(value, rel=1e-6, abs=1e-12), key
+        elif "wall_time" not in key:
+            assert manifest["summary"][key] == value, key
+    if (ref / "probes.csv").stat().st_size > 100:  # with mechanics: stress probes and peaks
+        qa = np.array([r[:1] + r[2:] for r in _rows(ref / "probes.csv")], dtype=float)
+        qb = np.array([r[:1] + r[2:] for r in _rows(cut / "probes.csv")], dtype=float)
+        np.testing.assert_allclose(qb, qa, rtol=1e-6, atol=1e-6)
     pa, pb = np.array(read_series(ref / "particles.csv")), np.array(read_series(cut / "particles.csv"))
     assert pa.shape == pb.shape and len(pa) > 0
     np.testing.assert_allclose(pb, pa, rtol=1e-6, atol=1e-12, equal_nan=True)
     return case
 
 
+def _rows(path: Path) -> list[list[str]]:
+    with open(path) as fh:
+        return list(csv.reader(fh))[1:]
+
+
 @pytest.fixture(scope="module")
 def serial_runs(tmp_path_factory, meshed) -> Path:
+    """1 rank, with mechanics (stress probes and peaks must survive the restart too)."""
     folder = tmp_path_factory.mktemp("restart_serial")
-    _kill_and_resume(folder, meshed, 1)
+    _kill_and_resume(folder, meshed, 1, **{"enabled = false": "enabled = true"})
     return folder
 
 
