@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import time
 from typing import Any
 
 import numpy as np
 
-from femsim.parameters import FARADAY, GAS_CONSTANT
+from femsim.parameters import FARADAY
 
 _LOG = logging.getLogger(__name__)
 
@@ -275,7 +274,3 @@ def run_pybamm(inp: HalfCellInputs, variant: str = "full", points: tuple[int, in
     _LOG.info("PyBaMM %s: %s at t = %.1f s (%.2f s)", variant, termination, t[-1], result.wall_time_s)
     return result
 
-
-def kinetic_overpotential(i: float, i0: float, temperature: float) -> float:
-    """Symmetric Butler–Volmer overpotential (V) carrying current density i at exchange current i0."""
-    return 2.0 * GAS_CONSTANT * temperature / FARADAY * math.asinh(i / (2.0 * i0))
