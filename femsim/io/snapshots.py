@@ -50,14 +50,25 @@ _OUTPUT_ONLY_KEYS = ("folder", "progress", "snapshot_every_steps", "snapshot_eve
 
 
 def case_hash(case: Any) -> str:
-    """sha256 of the resolved case, without the output-only keys."""
+    """sha256 of the resolved case without the output-only keys; input files (particle table,
+    mesh) count by their content, not their path, so a moved case folder can still resume."""
     data = case.to_dict()
     out = dict(data.get("output", {}))
     for key in _OUTPUT_ONLY_KEYS:
         out.pop(key, None)
     data["output"] = out
-    text = json.dumps(data, sort_keys=True, default=str)
+    text = json.dumps(_by_content(data), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _by_content(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _by_content(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_by_content(v) for v in value]
+    if isinstance(value, str | Path) and Path(value).is_absolute() and Path(value).is_file():
+        return "sha256:" + file_sha256(value)
+    return value
 
 
 def file_sha256(path: str | Path) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from femsim.io.snapshots import file_sha256
 from femsim.mpi import in_mpi_run
 
 from _reliability_helpers import read_series, run_and_kill, run_femsim, write_restart_case
@@ -94,8 +95,19 @@ def test_resume_refuses_changed_case_and_rank_count(tmp_path, serial_runs):
     proc = run_femsim(["run", str(case), "--out", str(out), "--resume"])
     assert proc.returncode == 2 and "the case changed" in proc.stderr and "Traceback" not in proc.stderr
     assert {p: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()} == before
-    # a corrupt newest snapshot is skipped, an incomplete (.tmp) one ignored, none at all refused
+    # a snapshot of another partition (owned cells differ) is refused after the mesh is loaded
+    case.write_text(case.read_text().replace("c_rate = 4.0", "c_rate = 5.0"))
     newest = sorted((out / "snapshots").glob("step_*"))[-1]
+    with np.load(newest / "rank_0.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["owned_cells"] = arrays["owned_cells"][::-1].copy()
+    np.savez(newest / "rank_0.npz", **arrays)
+    manifest = json.loads((newest / "snapshot.json").read_text())
+    manifest["files"]["rank_0.npz"] = file_sha256(newest / "rank_0.npz")
+    (newest / "snapshot.json").write_text(json.dumps(manifest))
+    proc = run_femsim(["run", str(case), "--out", str(out), "--resume"])
+    assert proc.returncode == 2 and "partition differs" in proc.stderr and "Traceback" not in proc.stderr
+    # a corrupt newest snapshot is skipped, an incomplete (.tmp) one ignored, none at all refused
     (newest / "rank_0.npz").write_bytes(b"corrupt")
     from femsim.io.snapshots import newest_valid
 

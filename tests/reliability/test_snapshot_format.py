@@ -47,6 +47,11 @@ def test_case_hash_ignores_output_only_keys(tmp_path):
     case.output.folder = tmp_path / "elsewhere"
     case.output.progress = True
     assert S.case_hash(case) == h
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    assert S.case_hash(load_case(write_restart_case(moved))) == h  # same inputs elsewhere
+    (moved / "table.csv").write_text((moved / "table.csv").read_text().replace("2.4\n", "2.2\n"))
+    assert S.case_hash(load_case(moved / "case.toml")) != h  # particle table content changed
     case.protocol.c_rate = 4.0
     assert S.case_hash(case) != h
 
