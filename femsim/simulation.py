@@ -202,7 +202,8 @@ class Simulation:
             row = [time_s, int(st.ids[k]), *(st.centroid[k] / UM), radius[k] / UM, st.depth[k] / UM,
                    st.volume[k] / UM**3, mean[k] / cmax, lo[k] / cmax, hi[k] / cmax, self.soc(mean[k]),
                    stress.get("sigma_eq_max_Pa", nan)[k], stress.get("sigma_eq_mean_Pa", nan)[k],
-                   stress.get("sigma_1_max_Pa", nan)[k]]
+                   stress.get("sigma_1_max_Pa", nan)[k],
+                   self.peak_particle_stress[k] if self.mechanics is not None else np.nan]
             rows.append(row + (extra_cols[k] if extra_cols else []))
         self.writer.add_particle_rows(rows)
         if self.fields is not None:

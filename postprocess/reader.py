@@ -197,7 +197,8 @@ class ResultsFolder:
         Columns: ``particle_id``, ``x_um``, ``y_um``, ``z_um``, ``radius_um``, ``depth_um``,
         ``volume_um3``, ``soc`` and ``c_mean_over_cmax`` at the output time nearest ``time_s``,
         ``soc_swing`` (max − min of soc over the output times and the initial soc = 0),
-        ``peak_sigma_eq_Pa`` (max over the output times of ``sigma_eq_max_Pa``), and the
+        ``peak_sigma_eq_Pa`` (``sigma_eq_peak_Pa``, the peak over every mechanics step, when the
+        run wrote it; else the max over the output times of ``sigma_eq_max_Pa``), and the
         pass-through ``damage_class`` / ``crack_fraction`` if present.
         """
         p = self.particles
@@ -217,7 +218,8 @@ class ResultsFolder:
             soc = p["soc"][m]
             # soc is 0 at t = 0 by definition, which particles.csv need not list
             soc_swing.append(max(np.nanmax(soc), 0.0) - min(np.nanmin(soc), 0.0) if np.isfinite(soc).any() else np.nan)
-            sig = p["sigma_eq_max_Pa"][m]
+            # the running peak over every mechanics step when the run wrote it, else output times only
+            sig = p["sigma_eq_peak_Pa"][m] if "sigma_eq_peak_Pa" in p else p["sigma_eq_max_Pa"][m]
             peak.append(np.nanmax(sig) if np.isfinite(sig).any() else np.nan)
         out["soc_swing"] = np.array(soc_swing)
         out["peak_sigma_eq_Pa"] = np.array(peak)
