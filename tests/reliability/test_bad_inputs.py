@@ -238,3 +238,9 @@ def test_corrupt_mesh_file_leaves_results_untouched(tmp_path):
     _prepare(entry, tmp_path / entry.name)
     failure = _check(entry, tmp_path / entry.name)
     assert failure is None, failure
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    (tmp_path / "case.toml").write_text(case(("c_rate = 5.0", "c_rat = 5.0")))
+    proc = run_femsim(["--debug", "validate", "case.toml"], cwd=tmp_path, timeout=60)
+    assert proc.returncode != 0 and "Traceback" in proc.stderr and "protocol.c_rat" in proc.stderr
