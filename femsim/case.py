@@ -113,6 +113,7 @@ class Solver:
     dt_growth: float = spec(1.5, gt=1, doc="step growth factor after an easy step")
     dt_cut: float = spec(0.5, gt=0, lt=1, doc="step factor after a failed step")
     easy_newton_iterations: int = spec(4, ge=1, doc="grow the step when Newton needs at most this many")
+    predictor: bool = spec(True, doc="start Newton from a linear extrapolation of the last two levels")
     max_newton_iterations: int = spec(15, ge=1)
     newton_rtol: float = spec(1e-8, gt=0)
     newton_update_tol: float = spec(1e-10, gt=0,

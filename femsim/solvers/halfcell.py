@@ -301,10 +301,57 @@ class HalfCellProblem:
         return result
 
     def step(self, dt: float, applied_current_density: float) -> tuple[bool, int, str]:
-        """One backward-Euler step of length dt (s) from the previous level. Returns (ok, its, why)."""
+        """One backward-Euler step of length dt (s) from the previous level. Returns (ok, its, why).
+
+        Newton starts from a linear extrapolation of the last two accepted levels (when the
+        current is unchanged and ``solver.predictor`` is on); a failed predicted solve is retried
+        from the previous level before the step is reported as failed.
+        """
         self.dt.value = dt
         self.applied_current_density.value = applied_current_density
-        return self._run_snes(self.problem)
+        predicted = self._predict(dt, applied_current_density)
+        ok, its, why = self._run_snes(self.problem)
+        if not ok and predicted:
+            self.restore()
+            ok, its2, why = self._run_snes(self.problem)
+            its += its2
+        return ok, its, why
+
+    def _predict(self, dt: float, applied_current_density: float) -> bool:
+        """Set the Newton guess u_n + (dt/dt_prev)(u_n − u_{n−1}); True if it did.
+
+        The history is kept here: when the previous level changed since the last call, that
+        call's step (of length dt_last, from the level saved then) was accepted.
+        """
+        history = getattr(self, "_history", None)
+        level = [u.x.array for u in self.previous]
+        if history is None or any(a.shape != b.shape for a, b in zip(level, history["level"])):
+            self._history = {"level": [a.copy() for a in level], "older": None, "dt_prev": 0.0,
+                             "dt_last": dt, "current_last": applied_current_density, "current_prev": None}
+            return False
+        changed = any(not np.array_equal(a, b) for a, b in zip(level, history["level"]))
+        changed = bool(self.domain.comm.allreduce(changed, op=_mpi_lor()))
+        if changed:
+            history["older"], history["level"] = history["level"], [a.copy() for a in level]
+            history["dt_prev"], history["current_prev"] = history["dt_last"], history["current_last"]
+        history["dt_last"], history["current_last"] = dt, applied_current_density
+        if (not getattr(self.case.solver, "predictor", True) or history["older"] is None
+                or history["current_prev"] != applied_current_density or history["dt_prev"] <= 0):
+            return False
+        ratio = min(dt / history["dt_prev"], 4.0)
+        for u, new, old in zip(self.unknowns, history["level"], history["older"]):
+            u.x.array[:] = new + ratio * (new - old)
+        cs = self.particle_concentration.x.array
+        np.clip(cs, 1e-6 * self.c_max, (1 - 1e-6) * self.c_max, out=cs)
+        ce = self.electrolyte_concentration.x.array
+        np.maximum(ce, 0.05 * history["level"][2], out=ce)
+        return True
+
+
+def _mpi_lor() -> Any:
+    from mpi4py import MPI
+
+    return MPI.LOR
 
 
 def _mpi_max() -> Any:

@@ -32,8 +32,12 @@ LAG_LU = 1
 ILU_FIELDS = ("particle_concentration",)
 #: the splits of the iterative preset, in order (unknowns absent from a problem are skipped;
 #: unknowns not listed get a split of their own)
-SPLITS: list[tuple[str, ...]] = [("particle_concentration",), ("solid_potential",), ("electrolyte_concentration",),
+SPLITS: list[tuple[str, ...]] = [("particle_concentration",), ("electrolyte_concentration",), ("solid_potential",),
                                  ("electrolyte_potential",)]
+#: (concentration, potential) pair on one space whose migration coupling is eliminated in the
+#: preconditioner (see :class:`MigrationEliminationPC`)
+ELIMINATE = ("electrolyte_concentration", "electrolyte_potential")
+ELIMINATE_MIGRATION = True
 
 
 def field_splits(fields: list[str]) -> list[list[int]]:
@@ -155,6 +159,80 @@ def block_index_sets(problem: Any, unknowns: list[Any]) -> list[Any]:
     return ises
 
 
+class MigrationEliminationPC:
+    """Python PC: field split of T·J with T = I − diag(α) E, applied as (FS(T·J))⁻¹ T.
+
+    The salt balance carries the migration flux t₊ i_e/F, so its Jacobian row holds a
+    Laplacian in φ_e (t₊κ/F ∇φ_e) much larger than its own diffusion: a block Gauss–Seidel
+    over (c_e, φ_e) then converges slowly. Subtracting α × (charge row) from the salt row, with
+    α_i = J[c_e_i, φe_i] / J[φe_i, φe_i] (= t₊/F × weight ratio), removes that Laplacian (exactly
+    for a constant t₊), leaving mass + diffusion + interface terms in the c_e row; the φ_e row
+    still sees c_e through the diffusion potential, which Gauss–Seidel handles exactly by
+    solving c_e first. E maps each φ_e dof to the c_e dof at the same node (same space).
+    """
+
+    def __init__(self, prefix: str, splits: list[tuple[str, Any]], conc_is: Any, pot_is: Any):
+        self.prefix, self.splits, self.conc_is, self.pot_is = prefix, splits, conc_is, pot_is
+        self.T = self.M = self.inner = self.work = None
+        self.setups = 0
+
+    def _build_T(self, P: Any) -> Any:
+        import numpy as np
+        from petsc4py import PETSc
+
+        d_cp = P.createSubMatrix(self.conc_is, self.pot_is).getDiagonal().getArray()
+        d_pp = P.createSubMatrix(self.pot_is, self.pot_is).getDiagonal().getArray()
+        alpha = np.where(d_pp != 0, d_cp / np.where(d_pp != 0, d_pp, 1.0), 0.0)
+        start, end = P.getOwnershipRange()
+        n = end - start
+        rows_c = self.conc_is.getIndices() - start
+        cols_p = self.pot_is.getIndices()
+        counts = np.ones(n, dtype=PETSc.IntType)
+        counts[rows_c] = 2
+        indptr = np.zeros(n + 1, dtype=PETSc.IntType)
+        np.cumsum(counts, out=indptr[1:])
+        indices = np.empty(indptr[-1], dtype=PETSc.IntType)
+        data = np.ones(indptr[-1], dtype=PETSc.ScalarType)
+        indices[indptr[:-1]] = np.arange(start, end, dtype=PETSc.IntType)
+        # the second entry of each c_e row: −α at the φ_e column of the same node (sorted order
+        # is not required by MatCreateMPIAIJWithArrays, but keep the diagonal first anyway)
+        indices[indptr[rows_c] + 1] = cols_p
+        data[indptr[rows_c] + 1] = -alpha
+        T = PETSc.Mat().createAIJWithArrays(((n, None), (n, None)), (indptr, indices, data), comm=P.comm)
+        T.assemble()
+        return T
+
+    def setUp(self, pc: Any) -> None:
+        from petsc4py import PETSc
+
+        _, P = pc.getOperators()
+        if self.T is not None:
+            self.T.destroy()
+        self.T = self._build_T(P)
+        if self.M is not None:
+            self.M.destroy()
+        self.M = self.T.matMult(P)
+        if self.inner is None:
+            self.inner = PETSc.PC().create(P.comm)
+            self.inner.setOptionsPrefix(self.prefix)
+            self.inner.setType("fieldsplit")
+            self.inner.setFieldSplitType(PETSc.PC.CompositeType.MULTIPLICATIVE)
+            self.inner.setFieldSplitIS(*self.splits)
+            self.work = P.createVecLeft()
+        self.inner.setOperators(self.M, self.M)
+        self.inner.setUp()
+        self.setups += 1
+
+    def apply(self, pc: Any, x: Any, y: Any) -> None:
+        self.T.mult(x, self.work)
+        self.inner.apply(self.work, y)
+
+    def view(self, pc: Any, viewer: Any) -> None:
+        viewer.printfASCII(f"MigrationEliminationPC ({self.setups} set-ups), inner:\n")
+        if self.inner is not None:
+            self.inner.view(viewer)
+
+
 def make_nonlinear_problem(residuals: list[Any], unknowns: list[Any], entity_maps: list[Any], solver_section: Any,
                            prefix: str, initialisation: bool = False) -> tuple[Any, str]:
     """Create the blocked SNES problem for ``residuals`` with the case's solver preset.
@@ -192,5 +270,13 @@ def make_nonlinear_problem(residuals: list[Any], unknowns: list[Any], entity_map
             for b in group[1:]:
                 iset = iset.expand(ises[b])
             splits.append((str(k), iset))
+        if all(f in fields for f in ELIMINATE) and ELIMINATE_MIGRATION:
+            kc, kp = (fields.index(f) for f in ELIMINATE)
+            if ises[kc].getSize() == ises[kp].getSize():
+                ctx = MigrationEliminationPC(prefix, splits, ises[kc], ises[kp])
+                pc.setType("python")
+                pc.setPythonContext(ctx)
+                problem._femsim_pc = ctx
+                return problem, preset
         pc.setFieldSplitIS(*splits)
     return problem, preset
