@@ -90,10 +90,6 @@ class Simulation:
         from femsim.io.snapshots import SnapshotManager
 
         self.snapshots = SnapshotManager(self)  # on resume: refuses before any output is touched
-        self.writer = ResultsWriter(self.folder, comm, resume=self.resume, extra_particle_columns=extra_cols)
-        self.writer.update_manifest(status="running", reason="", case_file=str(case.source) if case.source else None,
-                                    case=case.to_dict(), versions=versions(), n_ranks=comm.size,
-                                    environment=_scheduler_environment())
         t0 = time.perf_counter()
         msh = mesh_case(case, comm=comm)
         self.timings["mesh_s"] = time.perf_counter() - t0
@@ -105,6 +101,11 @@ class Simulation:
             mesh_info["report"] = json.loads(mesh_report.read_text())
         t0 = time.perf_counter()
         mesh, cell_tags, facet_tags = load_mesh(msh, comm)
+        # the results files are touched only once every input (case, table, mesh) has been read
+        self.writer = ResultsWriter(self.folder, comm, resume=self.resume, extra_particle_columns=extra_cols)
+        self.writer.update_manifest(status="running", reason="", case_file=str(case.source) if case.source else None,
+                                    case=case.to_dict(), versions=versions(), n_ranks=comm.size,
+                                    environment=_scheduler_environment())
         self.domain = Domain(mesh, cell_tags, facet_tags, case.solver.interface_quadrature_degree,
                              case.solver.bulk_quadrature_degree)
         self.materials = build_material_sets(case.materials)

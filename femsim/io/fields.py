@@ -1,15 +1,49 @@
 """ParaView-ready field output (VTK ``.pvd`` collections, coordinates in metres).
 
 ``fields/particles.pvd``: c/c_max, φ_s (transferred from the conductor submesh), particle id
-(cell data) and, when mechanics is on, the stress fields. ``fields/electrolyte.pvd``: c_e, φ_e.
+(cell data) and, with mechanics, the stress fields and displacement; fields of another point
+element go to ``fields/particles_vectors.pvd`` (VTK takes one point element per file);
+``fields/electrolyte.pvd``: c_e, φ_e.
+
+Each output time is written as its own piece set (``<name>_t<time>…pvtu``) and the ``.pvd``
+index is rewritten atomically after every output, so a killed run keeps a readable collection
+and a resumed run continues it (entries at or after the resume time are replaced).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from femsim.io.atomic import write_text
 from femsim.mpi import import_dolfinx
+
+
+class _Collection:
+    """One ``.pvd`` index over per-time VTK piece sets."""
+
+    def __init__(self, folder: Path, name: str, comm: Any):
+        self.folder, self.name, self.comm = folder, name, comm
+        self.entries: list[tuple[float, str]] = []
+        index = folder / f"{name}.pvd"
+        if index.is_file():  # resume: keep what is there
+            text = index.read_text()
+            self.entries = [(float(t), f) for t, f in re.findall(r'timestep="([^"]+)"[^>]*file="([^"]+)"', text)]
+
+    def write(self, functions: list[Any], time_s: float) -> None:
+        dolfinx = import_dolfinx()
+        stem = f"{self.name}_t{time_s:013.4f}".replace(".", "p")
+        with dolfinx.io.VTKFile(self.comm, str(self.folder / f"{stem}.pvd"), "w") as vtk:
+            vtk.write_function(functions, time_s)
+        self.entries = [(t, f) for t, f in self.entries if t < time_s - 1e-9] + [(time_s, f"{stem}000000.pvtu")]
+        if self.comm.rank == 0:
+            body = "".join(f'    <DataSet timestep="{t!r}" part="0" file="{f}"/>\n' for t, f in self.entries)
+            write_text(self.folder / f"{self.name}.pvd",
+                       '<?xml version="1.0"?>\n<VTKFile type="Collection" version="0.1">\n  <Collection>\n'
+                       f"{body}  </Collection>\n</VTKFile>\n")
 
 
 class FieldWriter:
@@ -36,15 +70,14 @@ class FieldWriter:
         # particle submesh cells ↔ conductor submesh cells (through the parent mesh)
         n_p = len(domain.particles.parent_cells)
         n_parent = domain.mesh.topology.index_map(3).size_local + domain.mesh.topology.index_map(3).num_ghosts
-        import numpy as np
-
         parent_to_conductor = domain.conductor.cell_map.sub_topology_to_topology(
             np.arange(n_parent, dtype=np.int32), inverse=True)
         self._cells_p = np.arange(n_p, dtype=np.int32)
         self._cells_c = np.asarray(parent_to_conductor[domain.particles.parent_cells], dtype=np.int32)
-        self._vtk_p = dolfinx.io.VTKFile(domain.comm, str(self.folder / "particles.pvd"), "w")
-        self._vtk_e = dolfinx.io.VTKFile(domain.comm, str(self.folder / "electrolyte.pvd"), "w")
-        self._vtk_vectors: Any = None
+        comm = domain.comm
+        self._particles = _Collection(self.folder, "particles", comm)
+        self._vectors = _Collection(self.folder, "particles_vectors", comm)
+        self._electrolyte = _Collection(self.folder, "electrolyte", comm)
 
     def write(self, time_s: float, extra_particle_fields: list[Any] | None = None) -> None:
         p = self.problem
@@ -56,17 +89,10 @@ class FieldWriter:
         vectors = []
         for f in extra_particle_fields or []:
             (scalars if f.function_space.element == self.c_over_cmax.function_space.element else vectors).append(f)
-        self._vtk_p.write_function(scalars + [self.particle_id], time_s)
+        self._particles.write(scalars + [self.particle_id], time_s)
         if vectors:
-            # VTK files take one point-wise element per file: vector fields go beside the scalars
-            if self._vtk_vectors is None:
-                dolfinx = import_dolfinx()
-                self._vtk_vectors = dolfinx.io.VTKFile(self.domain.comm, str(self.folder / "particles_vectors.pvd"),
-                                                       "w")
-            self._vtk_vectors.write_function(vectors, time_s)
-        self._vtk_e.write_function([self.c_e, self.phi_e], time_s)
+            self._vectors.write(vectors, time_s)
+        self._electrolyte.write([self.c_e, self.phi_e], time_s)
 
     def close(self) -> None:
-        for vtk in (self._vtk_p, self._vtk_e, self._vtk_vectors):
-            if vtk is not None:
-                vtk.close()
+        """Nothing stays open between outputs (kept for symmetry with other writers)."""

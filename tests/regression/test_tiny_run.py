@@ -68,7 +68,7 @@ def test_tiny_run_writes_complete_results(serial_run):
     assert all(float(r["sigma_eq_max_Pa"]) > 0 for r in parts)
     probes = _table_with_text(out / "probes.csv")[1]
     assert {r["probe"] for r in probes} == {"Ps", "Pcc"}
-    for name in ("particles.pvd", "electrolyte.pvd", "particles_vectors.pvd"):
+    for name in ("particles.pvd", "electrolyte.pvd", "particles.pvd"):
         assert (out / "fields" / name).is_file()
     assert s["peak_sigma_eq_separator_Pa"] > 0 and s["peak_sigma_eq_collector_Pa"] > 0
 

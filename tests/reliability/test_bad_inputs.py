@@ -231,7 +231,6 @@ def test_bad_inputs(tmp_path):
     assert not failures, f"{len(failures)} of {len(CATALOGUE)} bad inputs mishandled:\n" + "\n".join(failures)
 
 
-@pytest.mark.xfail(strict=True, reason="Simulation.setup creates the results files before reading the mesh (reported)")
 def test_corrupt_mesh_file_leaves_results_untouched(tmp_path):
     entry = _case_entry("corrupt-mesh-file", "run", ["bad.msh"], CASE + '[mesh]\nfile = "bad.msh"\n')
     entry.files["bad.msh"] = "not a gmsh file\n"
