@@ -150,7 +150,7 @@ class Output:
     fields: bool = spec(True, doc="write ParaView fields at output times")
     final_output: bool = spec(True, doc="also write fields/particles at the end of the run")
     snapshot_every_steps: int = spec(0, ge=0, doc="restart snapshot every N steps (0: off)")
-    snapshot_every_minutes: float = spec(0.0, ge=0, unit="min", doc="restart snapshot every N minutes (0: off)")
+    snapshot_every_minutes: float = spec(15.0, ge=0, unit="min", doc="restart snapshot every N minutes (0: off)")
     progress: bool = spec(True, doc="progress bar on a terminal")
 
 
