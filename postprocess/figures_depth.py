@@ -77,7 +77,7 @@ def fig_depth_profiles(name: str, summary: Table, profile: Table, out_dir: Path)
         a2.bar(centre, sig_b, width=0.9 * width, yerr=sig_e, color="tab:red", alpha=0.35, capsize=3,
                label="10-µm window mean ± s.d.")
         a2.plot(summary["depth_um"], sig_p, "o", color="tab:red", ms=3, label="particles")
-        a2.set(xlabel="depth from separator (µm)", ylabel=r"peak $\sigma_{eq}$ over output times (MPa)")
+        a2.set(xlabel="depth from separator (µm)", ylabel=r"peak $\sigma_{eq}$ during the run (MPa)")
         a2.legend(loc="best")
         for a in (a1, a2):
             a.set_xlim(profile["depth_min_um"].min(), profile["depth_max_um"].max())

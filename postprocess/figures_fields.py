@@ -322,7 +322,7 @@ def fig_peak_stress_3d(results: ResultsFolder, grid: Any | None, summary: Table,
         ax.imshow(img)
         ax.set_axis_off()
         fig.colorbar(ScalarMappable(norm=norm, cmap=CMAP_STRESS), ax=ax, shrink=0.8,
-                     label=r"peak $\sigma_{eq}$ over output times (MPa)")
+                     label=r"peak $\sigma_{eq}$ during the run (MPa)")
         ax.set_title(f"{results.name}: particles coloured by peak von Mises stress\n"
                      f"(box: cathode, separator on top, collector at the bottom)")
         path = save_figure(fig, out_dir / "fig_peak_stress_3d.png")
