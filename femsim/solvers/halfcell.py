@@ -311,10 +311,15 @@ class HalfCellProblem:
         self.applied_current_density.value = applied_current_density
         predicted = self._predict(dt, applied_current_density)
         ok, its, why = self._run_snes(self.problem)
-        if not ok and predicted:
-            self.restore()
-            ok, its2, why = self._run_snes(self.problem)
-            its += its2
+        if not ok:
+            # a lagged preconditioner may be stale: rebuild it at the next linear solve
+            pc = self.problem.solver.getKSP().getPC()
+            if pc.getType() != "fieldsplit":  # (resetting a field split would drop its index sets)
+                pc.reset()
+            if predicted:
+                self.restore()
+                ok, its2, why = self._run_snes(self.problem)
+                its += its2
         return ok, its, why
 
     def _predict(self, dt: float, applied_current_density: float) -> bool:
