@@ -110,7 +110,8 @@ class Solver:
     dt_initial_s: float = spec(0.1, gt=0, unit="s")
     dt_min_s: float = spec(1e-5, gt=0, unit="s")
     dt_max_s: float = spec(10.0, gt=0, unit="s")
-    dt_growth: float = spec(1.5, gt=1, doc="step growth factor after an easy step")
+    dt_growth: float = spec(1.25, gt=1, doc="step growth factor after an easy step (1.25 keeps the early "
+                                            "stress build-up within 1.5 % of a small-step run)")
     dt_cut: float = spec(0.5, gt=0, lt=1, doc="step factor after a failed step")
     easy_newton_iterations: int = spec(4, ge=1, doc="grow the step when Newton needs at most this many")
     predictor: bool = spec(True, doc="start Newton from a linear extrapolation of the last two levels")
