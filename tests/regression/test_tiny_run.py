@@ -97,3 +97,18 @@ def test_two_ranks_equal_serial(serial_run, tmp_path):
         a = np.array([float(r[col]) for r in p1])
         b = np.array([float(r[col]) for r in p2])
         assert np.allclose(a, b, rtol=1e-8, atol=0), col
+
+
+def test_report_builds_from_the_real_run(serial_run, tmp_path):
+    """``femsim report`` on a real (coarse) run: the page and every figure, each a valid non-blank PNG."""
+    import postprocess
+
+    index = postprocess.build_report(serial_run, out_dir=tmp_path / "report", time_s=10.0)
+    assert index.is_file() and "<img" in index.read_text()
+    pngs = sorted((tmp_path / "report").glob("*.png"))
+    assert len(pngs) >= 5
+    import matplotlib.image as mpimg
+
+    for png in pngs:
+        img = mpimg.imread(png)
+        assert img.ndim == 3 and img.shape[0] > 100 and np.std(img[..., :3]) > 0.01, png.name
