@@ -3,6 +3,19 @@
 Usage: python benchmarks/mechanics_5C.py MESH.msh [--degree 1 2] [--solvers mumps gamg] [--steps 3]
 (mpiexec -n N works). A synthetic c_s (radial parabola per particle, as in a charge) is imposed;
 prints setup / first solve / later solve times (s) and the peak σ_eq (MPa).
+
+Recorded (reference RVE, 129 010 cells, 59 097 particle cells; serial, shared 2-core VM):
+
+* quiet machine (load ≈ 2):
+  M1 P1 MUMPS  73 587 dofs: setup 0.33 s, first step 0.47 s, later 0.12 s/step
+  M1 P1 GAMG   73 587 dofs: setup 0.31 s, first step 0.83 s, later 0.44 s/step (26 CG its)
+  M1 P2 MUMPS 395 847 dofs: setup 1.74 s, first step 5.6 s (factorisation), later 0.31 s/step
+  M1 P2 GAMG  395 847 dofs: later 43 s/step (64 CG its; 52 disconnected bodies)
+* loaded machine (load ≈ 7, times inflated ~3x):
+  M1 P1 MUMPS: setup 1.2 s, first 1.7 s, later 0.43 s;  M1 P2 MUMPS: setup 6.4 s, first 17.7 s, later 1.1 s
+  M2 P1 MUMPS  82 074 dofs: setup 5.7 s, first 5.9 s, later 0.50 s
+  M2 P2 MUMPS 566 733 dofs: setup 17 s, first 278 s, later 3.2 s;  M2 P2 GAMG: setup 32 s, first 240 s, later 137 s/step (229 its)
+Peak σ_eq of the synthetic profile: P1 underestimates P2 by 15 % (M1), hence P2 + MUMPS by default.
 """
 
 from __future__ import annotations

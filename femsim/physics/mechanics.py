@@ -111,6 +111,21 @@ def stress_enhanced_flux(c: Any, sigma_h: Any, diffusivity: Any, partial_molar_v
     return -diffusivity * (ufl.grad(c) - partial_molar_volume * c / (GAS_CONSTANT * temperature) * ufl.grad(sigma_h))
 
 
+def stress_enhanced_residual(c: Any, sigma_h: Any, v: Any, diffusivity: Any, partial_molar_volume: float,
+                             temperature: float, dx: Any) -> Any:
+    """The extra term of the c_s residual for the stress-enhanced flux (add to the Fickian residual).
+
+    With the residual ∫ ∂c/∂t v − N·∇v and N = −D∇c + D Ω c/(RT) ∇σ_h this is
+    ``−∫ D Ω c/(RT) ∇σ_h·∇v dx`` (mol/s per unit test function). ``sigma_h`` (Pa): a continuous
+    field, e.g. ``MechanicsSolver.fields()["sigma_hydrostatic_Pa"]`` (lagged by one solve) or an
+    unknown of a monolithic system.
+    """
+    import ufl
+
+    return -diffusivity * partial_molar_volume * c / (GAS_CONSTANT * temperature) * ufl.inner(
+        ufl.grad(sigma_h), ufl.grad(v)) * dx
+
+
 # --- stress measures on arrays -----------------------------------------------------------------
 def von_mises_np(sigma: np.ndarray) -> np.ndarray:
     """σ_eq of stress tensors of shape (..., 3, 3)."""

@@ -43,7 +43,8 @@ DIRECT_LIMIT = 600_000
 def default_options(n_dofs: int) -> dict[str, Any]:
     """PETSc options for the elasticity solve by size."""
     if n_dofs <= DIRECT_LIMIT:
-        return {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps"}
+        return {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps",
+                "mat_mumps_icntl_14": 50}  # 50 % workspace margin (MUMPS INFOG(1) = -9 otherwise, seen on 2 ranks)
     return {"ksp_type": "cg", "ksp_rtol": 1e-10, "ksp_atol": 1e-30, "pc_type": "gamg",
             "pc_gamg_type": "agg", "pc_gamg_agg_nsmooths": 1, "pc_gamg_threshold": 0.01,
             "mg_levels_ksp_type": "chebyshev", "mg_levels_pc_type": "jacobi"}
@@ -126,9 +127,12 @@ class MechanicsSolver:
         opts = PETSc.Options()
         for key, value in options.items():
             opts[prefix + key] = value
-        self.ksp.setFromOptions()
-        if self.ksp.getPC().getType() == "gamg":
+        if options.get("pc_type") == "gamg":
             self.A.setNearNullSpace(self._rigid_body_modes())
+        self.ksp.setFromOptions()
+        self.ksp.setUp()  # factorisation / AMG hierarchy once: the operator never changes
+        for key in options:  # do not leak into the next solver with this prefix
+            del opts[prefix + key]
         self.options = options
 
         # stress recovery: DG1 tensor interpolation of the exact cell-wise σ
@@ -141,6 +145,8 @@ class MechanicsSolver:
         self._fields = {name: dolfinx.fem.Function(self.Vs, name=name)
                         for name in ("sigma_eq_Pa", "sigma_hydrostatic_Pa", "sigma_1_Pa")}
         self._cell_sigma_eq = np.zeros(self.nodes.n_cells_owned)
+        self.displacement = dolfinx.fem.Function(dolfinx.fem.functionspace(pmesh, ("Lagrange", 1, (3,))),
+                                                 name="displacement_m")
         self.probe_points = Probes(self.nodes, mechanics_section.probe_separator_um,
                                    mechanics_section.probe_collector_um)
         self.timings["setup"] = time.perf_counter() - t0
@@ -283,6 +289,7 @@ class MechanicsSolver:
             pd, cd = self._transfer
             up = self.u_particles.x.array.reshape(-1, 3)
             up[pd] = self.u.x.array.reshape(-1, 3)[cd]
+        self.displacement.interpolate(self.u if self.setting == "M1" else self.u_particles)
         self.sigma_dg.interpolate(self._sigma_expr)
         nc = self.nodes.n_cells_owned
         wdofs = np.asarray(self.W.dofmap.list)[:nc]
@@ -302,10 +309,9 @@ class MechanicsSolver:
 
     # -- outputs -----------------------------------------------------------------------------
     def fields(self) -> dict[str, Any]:
-        """P1 fields on the particle mesh: σ_eq, σ_h, σ_1 (Pa) and the displacement (m)."""
+        """P1 fields on the particle mesh: σ_eq, σ_h, σ_1 (Pa) and the displacement (m, vertex values)."""
         out = dict(self._fields)
-        out["displacement_m"] = self.u if self.setting == "M1" else self.u_particles
-        out["displacement_m"].name = "displacement_m"
+        out["displacement_m"] = self.displacement
         return out
 
     def particle_stress(self) -> dict[str, np.ndarray]:

@@ -16,7 +16,7 @@ from femsim.mpi import import_dolfinx
 from femsim.physics import mechanics as pm
 
 MUMPS = {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps",
-         "snes_rtol": 1e-9, "snes_atol": 1e-12, "snes_stol": 0.0, "snes_max_it": 20}
+         "snes_rtol": 1e-9, "snes_atol": 1e-12, "snes_stol": 0.0, "snes_max_it": 20, "mat_mumps_icntl_14": 200}
 
 
 class SphereDiffusion:
@@ -25,7 +25,8 @@ class SphereDiffusion:
     Args:
         mech: a :class:`MechanicsSolver` on the domain (its spaces / supports are reused).
         D: diffusivity (m²/s); flux: F₀ (mol m⁻² s⁻¹); c0: initial concentration (mol/m³).
-        mode: "fick", "fick_theta" (D(1 + θ_M c)) or "coupled" (stress-enhanced, monolithic).
+        mode: "fick", "fick_theta" (D(1 + θ_M c)), "coupled" (stress-enhanced, monolithic) or
+            "lagged" (stress-enhanced with σ_h from the previous mechanics solve, as in the run loop).
         temperature: T (K).
     """
 
@@ -71,6 +72,10 @@ class SphereDiffusion:
             weight = dt / (max(abs(c0), 1.0) * 1e-18)  # O(1) residual per µm³
             F_c = weight * ((c - self.c_old) / k * v + D * (1 + theta * c) * ufl.inner(ufl.grad(c), ufl.grad(v))) * dx \
                 - weight * flux * v * ds
+            if mode == "lagged":
+                mech.solve(self.c)
+                self.sigma_h = mech.fields()["sigma_hydrostatic_Pa"]
+                F_c = F_c + weight * pm.stress_enhanced_residual(c, self.sigma_h, v, D, om, temperature, dx)
             # Fick with constant D is linear: one Newton step, Jacobian factorised once for all steps
             opts = dict(MUMPS, snes_type="ksponly", snes_lag_jacobian=-2, snes_lag_jacobian_persists=True,
                         snes_lag_preconditioner=-2, snes_lag_preconditioner_persists=True) if mode == "fick" else MUMPS
@@ -85,6 +90,8 @@ class SphereDiffusion:
         self.c.x.scatter_forward()
         self.c_old.x.array[:] = self.c.x.array
         self.time += self.dt
+        if self.mode == "lagged":
+            self.mech.solve(self.c)  # σ_h for the next step (one-step lag, as after an accepted step)
 
     def run_to(self, t: float) -> None:
         while self.time < t - 1e-9 * self.dt:
