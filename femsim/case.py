@@ -138,7 +138,7 @@ class Mechanics:
                              doc="chemical strain Ω(c−c_ref)/3, or from the NMC622 ΔV/V table")
     matrix_youngs_modulus_Pa: float = spec(1e9, gt=0, unit="Pa")
     matrix_poisson_ratio: float = spec(0.3, gt=-1, lt=0.5)
-    stress_enhanced_diffusion: bool = spec(False, doc="two-way coupling through ∇σ_h in the Li flux")
+    stress_enhanced_diffusion: bool = spec(False, doc="two-way coupling through ∇σ_h in the Li flux (σ_h lagged one step)")
     probe_separator_um: list[float] | None = spec(None, length=3, unit="µm", doc="P_s (default: automatic)")
     probe_collector_um: list[float] | None = spec(None, length=3, unit="µm", doc="P_cc (default: automatic)")
 
@@ -194,6 +194,11 @@ def _cross_checks(case: Case) -> list[str]:
     if case.solver.dt_min_s > case.solver.dt_max_s:
         problems.append(f"solver.dt_min_s: must be <= solver.dt_max_s ({case.solver.dt_max_s:g}), "
                         f"got {case.solver.dt_min_s:g}")
+    if case.mechanics.stress_enhanced_diffusion and not case.mechanics.enabled:
+        problems.append("mechanics.stress_enhanced_diffusion: needs mechanics.enabled = true")
+    if case.mechanics.stress_enhanced_diffusion and case.mechanics.every_n_steps != 1:
+        problems.append(f"mechanics.every_n_steps: must be 1 with stress_enhanced_diffusion (σ_h is updated "
+                        f"every step), got {case.mechanics.every_n_steps}")
     if case.mesh.size_surface_um > case.mesh.size_max_um:
         problems.append(f"mesh.size_surface_um: must be <= mesh.size_max_um ({case.mesh.size_max_um:g}), "
                         f"got {case.mesh.size_surface_um:g}")

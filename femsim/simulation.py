@@ -167,6 +167,8 @@ class Simulation:
         t0 = time.perf_counter()
         self.mechanics.solve(self.problem.particle_concentration)
         self.steps_since_mechanics = 0
+        if self.case.mechanics.stress_enhanced_diffusion:  # two-way coupling, σ_h lagged by one step
+            self.problem.hydrostatic_stress.interpolate(self.mechanics.fields()["sigma_hydrostatic_Pa"])
         for probe in self.mechanics.probes():
             c = float(probe.get("c_over_cmax", float("nan")))
             soc = (self.x0 - c) / self.dx_nominal if math.isfinite(c) else float("nan")

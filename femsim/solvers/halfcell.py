@@ -107,6 +107,14 @@ class HalfCellProblem:
         D_s = cathode.solid_diffusivity(c_s / self.c_max)
         F_cs = w_cs * (ec.solid_diffusion_residual(c_s, c_s_old, v_s, self.dt, D_s, dx(PARTICLES))
                        + li_flux * v_s("+") * dS(tags.INTERFACE))
+        #: hydrostatic stress σ_h (Pa, P1 on the particles) for stress-enhanced diffusion; updated by
+        #: the run loop after each mechanics solve (lagged by one step), zero otherwise
+        self.hydrostatic_stress = dolfinx.fem.Function(V_cs, name="hydrostatic_stress")
+        if case.mechanics.enabled and case.mechanics.stress_enhanced_diffusion:
+            from femsim.physics import mechanics as pm
+
+            F_cs = F_cs + w_cs * pm.stress_enhanced_residual(c_s, self.hydrostatic_stress, v_s, D_s,
+                                                             cathode.partial_molar_volume, T, dx(PARTICLES))
         F_phis = w_phi * (ec.electronic_conduction_residual(phi_s, w, cathode.electronic_conductivity, dx(PARTICLES))
                           + ec.electronic_conduction_residual(phi_s, w, sigma_matrix, dx(MATRIX))
                           + f_w * i_n * w("+") * dS(tags.INTERFACE)
