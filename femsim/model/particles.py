@@ -72,7 +72,8 @@ class ParticleStatistics:
         c2f = pmesh.topology.connectivity(3, 2)
         f2v = pmesh.topology.connectivity(2, 0)
         surf_dofs, surf_slot = [], []
-        for cell, lf in zip(sub_cells, data[:, 1]):
+        keep = sub_cells >= 0  # a ghost particle cell absent from this rank's submesh: its owner has it
+        for cell, lf in zip(sub_cells[keep], data[keep, 1]):
             facet = c2f.links(cell)[lf]
             for vertex in f2v.links(facet):
                 surf_dofs.append(vertex)
