@@ -48,7 +48,6 @@ def _run(preset: str, folder: Path, comm) -> np.ndarray:
     return np.loadtxt(folder / "timeseries.csv", delimiter=",", skiprows=1, ndmin=2)
 
 
-@pytest.mark.parallel
 def test_iterative_matches_direct(tmp_path_factory):
     from femsim.mpi import comm_world
 
