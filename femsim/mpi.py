@@ -87,6 +87,9 @@ def install_excepthook() -> None:
         rank, _ = world_rank_size()
         text = "".join(traceback.format_exception(exc_type, exc, tb))
         print(f"[rank {rank}] uncaught exception, aborting all ranks:\n{text}", file=sys.stderr, flush=True)
+        import time
+
+        time.sleep(0.5)  # let the launcher forward this rank's last output before the abort kills it
         comm_world().Abort(1)
 
     sys.excepthook = hook
