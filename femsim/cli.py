@@ -82,5 +82,25 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def entry_point() -> None:
+    """Console-script entry: under mpiexec every rank leaves together and skips the interpreter's
+    finalisation of PETSc objects, which can hang on one rank after a finished run."""
+    code = main()
+    from femsim.mpi import in_mpi_run
+
+    if in_mpi_run():
+        import os
+
+        from femsim.mpi import comm_world
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        comm = comm_world()
+        code = comm.allreduce(code, op=__import__("mpi4py").MPI.MAX)
+        comm.Barrier()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry_point()

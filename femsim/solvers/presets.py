@@ -22,8 +22,6 @@ problem's own prefix (``femsim_halfcell_``, ``femsim_potentials_``).
 
 from __future__ import annotations
 
-import itertools
-
 from typing import Any
 
 #: coupled unknowns up to which ``auto`` uses the direct preset (5C reference: ~98k → iterative)
@@ -238,9 +236,6 @@ class MigrationEliminationPC:
             self.inner.view(viewer)
 
 
-_PROBLEM_COUNTER = itertools.count()
-
-
 def make_nonlinear_problem(residuals: list[Any], unknowns: list[Any], entity_maps: list[Any], solver_section: Any,
                            prefix: str, initialisation: bool = False) -> tuple[Any, str]:
     """Create the blocked SNES problem for ``residuals`` with the case's solver preset.
@@ -254,9 +249,12 @@ def make_nonlinear_problem(residuals: list[Any], unknowns: list[Any], entity_map
     import dolfinx.fem.petsc  # noqa: F401
     from petsc4py import PETSc
 
-    # a prefix of its own per problem: options left in PETSc's global database for one problem's
-    # field split never reach another problem created later in the same process
-    prefix = f"{prefix}{next(_PROBLEM_COUNTER)}_"
+    # options left in PETSc's global database under this prefix by an earlier problem (the field
+    # split keeps its sub-solver options there) must not reach this one
+    database = PETSc.Options()
+    for key in list(database.getAll()):
+        if key.startswith(prefix):
+            database.delValue(key)
     n_dofs = sum(u.function_space.dofmap.index_map.size_global for u in unknowns)
     fields = [u.name for u in unknowns]
     preset, options = solver_options(solver_section, n_dofs, fields)
