@@ -223,6 +223,7 @@ def worker(args: argparse.Namespace) -> None:
             "mesh_s": sim.timings.get("mesh_s"), "setup_s": sim.timings.get("setup_s"),
             "termination": termination, "accepted_steps": n_acc, "tried_steps": counters["steps_tried"],
             "newton_iterations": counters["newton"], "krylov_iterations": counters["krylov"],
+            "jacobian_assemblies": problem.jacobian_assemblies,
             "newton_per_step": counters["newton"] / tried, "krylov_per_newton": counters["krylov"] / max(counters["newton"], 1),
             "residual_assembly_s": ev["SNESFunctionEval"], "jacobian_assembly_s": ev["SNESJacobianEval"],
             "linear_solve_s": ev["KSPSolve"], "pc_setup_s": ev["PCSetUp"],

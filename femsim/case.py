@@ -104,8 +104,9 @@ class Protocol:
 
 @dataclasses.dataclass
 class Solver:
-    preset: str = spec("auto", choices=("auto", "direct", "iterative"),
-                       doc="linear solver: MUMPS, GMRES + fieldsplit/GAMG, or by size")
+    preset: str = spec("auto", choices=("auto", "direct", "chord", "iterative"),
+                       doc="Newton linear solver: MUMPS every iteration (direct), MUMPS factors kept across "
+                           "iterations and steps (chord), GMRES + fieldsplit/GAMG (iterative), or by size (auto)")
     time_scheme: str = spec("backward_euler", choices=("backward_euler",))
     dt_initial_s: float = spec(0.1, gt=0, unit="s")
     dt_min_s: float = spec(1e-5, gt=0, unit="s")
@@ -124,7 +125,7 @@ class Solver:
     cutoff_tolerance_V: float = spec(1e-3, gt=0, unit="V", doc="locate the cut-off crossing to this")
     interface_quadrature_degree: int = spec(4, ge=1, doc="quadrature degree of the Butler–Volmer terms")
     bulk_quadrature_degree: int = spec(2, ge=1, doc="quadrature degree of the volume terms")
-    petsc_options: dict[str, str | float | int | bool] = spec(default_factory=dict,
+    petsc_options: dict[str, str | bool | int | float] = spec(default_factory=dict,
                                                              doc="extra PETSc options (override presets)")
 
 

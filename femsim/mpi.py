@@ -93,3 +93,41 @@ def install_excepthook() -> None:
         comm_world().Abort(1)
 
     sys.excepthook = hook
+
+
+class CollectiveGarbage:
+    """Cyclic garbage collection at the same points on every rank.
+
+    Destroying PETSc objects that hold MUMPS factors is collective, and DOLFINx destroys them in
+    ``__del__``: if Python's collector reclaimed such objects at a different moment on each rank,
+    two ranks could block in different collectives. Inside this context (when ``comm`` has more
+    than one rank) the automatic collector is off and :meth:`collect` runs it on all ranks together
+    (call it at a collective point, e.g. after an accepted step).
+    """
+
+    def __init__(self, comm: Any, every: int = 20):
+        self.comm, self.every, self.calls = comm, every, 0
+        self.active = comm.size > 1
+        self._was_enabled = False
+
+    def __enter__(self) -> "CollectiveGarbage":
+        import gc
+
+        if self.active:
+            self._was_enabled = gc.isenabled()
+            gc.disable()
+        return self
+
+    def collect(self) -> None:
+        import gc
+
+        self.calls += 1
+        if self.active and self.calls % self.every == 0:
+            self.comm.Barrier()
+            gc.collect()
+
+    def __exit__(self, *exc: Any) -> None:
+        import gc
+
+        if self.active and self._was_enabled:
+            gc.enable()

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from femsim.errors import SolverError
+from femsim.mpi import CollectiveGarbage
 from femsim.parameters import FARADAY
 
 LOG = logging.getLogger(__name__)
@@ -244,7 +245,10 @@ class Simulation:
         progress = Progress(case.output.progress, self.rank)
         cut = prot.voltage_cutoff_V
 
+        garbage = CollectiveGarbage(self.comm)
+
         def on_step(rec: Any) -> None:
+            garbage.collect()
             self.record_step(rec.time_s, rec.dt_s, rec.current_density_A_m2, rec.voltage_V, rec.newton_iterations)
             frac_t = rec.time_s / (prot.t_end_s + prot.rest_s)
             frac_v = (rec.voltage_V - v0) / (cut - v0) if cut != v0 else 0.0
@@ -256,7 +260,8 @@ class Simulation:
         self.snapshots.attach(stepper)
         t0 = time.perf_counter()
         try:
-            termination = stepper.run()
+            with garbage:
+                termination = stepper.run()
         finally:
             progress.close()
             self.timings["stepping_s"] = time.perf_counter() - t0
@@ -288,7 +293,8 @@ class Simulation:
                            peak_sigma_eq_collector_Pa=self.peak_probe.get("Pcc"),
                            peak_sigma_eq_Pa=float(np.max(self.peak_particle_stress))
                            if len(self.peak_particle_stress) else None)
-        summary.update(n_dofs=self.problem.n_dofs, wall_time_s=time.perf_counter() - self.t_start,
+        summary.update(n_dofs=self.problem.n_dofs, solver_preset=self.problem.preset,
+                       jacobian_assemblies=self.problem.jacobian_assemblies, wall_time_s=time.perf_counter() - self.t_start,
                        mechanics_wall_time_s=self.timings.get("mechanics_s", 0.0))
         self.summary = summary
         self.writer.update_manifest(status=status, reason=reason, summary=summary, timings=self.timings)

@@ -24,6 +24,7 @@ from femsim.geometry import tags
 from femsim.model.domain import MATRIX, PARTICLES, SEPARATOR, Domain
 from femsim.mpi import import_dolfinx
 from femsim.physics import electrochemistry as ec
+from femsim.solvers import presets
 from femsim.solvers.presets import make_nonlinear_problem
 
 LOG = logging.getLogger(__name__)
@@ -143,16 +144,26 @@ class HalfCellProblem:
         self.potential_problem, _ = make_nonlinear_problem([F_phis, F_phie], [phi_s, phi_e], domain.entity_maps,
                                                            case.solver, "femsim_potentials_", initialisation=True)
         prot_ce0 = prot.initial_electrolyte_concentration_mol_m3
-        self._install_convergence_test(self.problem, [self.c_max, 1.0, prot_ce0, 1.0], case.solver)
+        self.chord = self.preset == "chord"
+        #: dt (s) of the Jacobian held by the chord preset (None: refresh at the next solve)
+        self._jacobian_dt: float | None = None
+        self.jacobian_refreshes = 0
+        #: the stepper grows dt after a step that needed at most this many iterations
+        self.easy_newton_iterations = case.solver.easy_newton_iterations * (
+            presets.CHORD_ITERATION_FACTOR if self.chord else 1)
+        self._install_convergence_test(self.problem, [self.c_max, 1.0, prot_ce0, 1.0], case.solver, self.chord)
         self._install_convergence_test(self.potential_problem, [1.0, 1.0], case.solver)
         self._compile_diagnostics(ufl)
 
-    def _install_convergence_test(self, problem: Any, scales: list[float], solver: Any) -> None:
+    def _install_convergence_test(self, problem: Any, scales: list[float], solver: Any, chord: bool = False) -> None:
         """Newton stops on the weighted residual (atol/rtol) or on a negligible update.
 
         The update test (max |δu_b| / scale_b ≤ ``newton_update_tol`` over the blocks, with
         concentrations scaled by c_max or c_e0 and potentials in V) recognises convergence when the
         residual has reached its round-off floor, which depends on the conductivities.
+        With ``chord`` the test also asks for a fresh Jacobian at the next iteration when the
+        residual contracted by less than ``CHORD_REFRESH_CONTRACTION`` (and the update test
+        still holds: with ρ ≤ 0.2 the remaining error is ≤ ρ/(1−ρ) ≤ ¼ of the last update).
         """
         from petsc4py import PETSc
 
@@ -161,12 +172,16 @@ class HalfCellProblem:
                                   for V, sc in zip(spaces, scales)])
         snes = problem.solver
         rtol, atol, max_it = solver.newton_rtol, solver.newton_atol, solver.max_newton_iterations
+        if chord:
+            max_it *= presets.CHORD_ITERATION_FACTOR
         update_tol = solver.newton_update_tol
         comm = self.domain.comm
-        state = {"f0": None}
+        state = {"f0": None, "previous": None}
+        theta = presets.CHORD_REFRESH_CONTRACTION
 
         def converged(snes_: Any, it: int, norms: tuple[float, float, float]) -> int:
             _, _, fnorm = norms
+            previous, state["previous"] = state["previous"], fnorm
             if it == 0:
                 state["f0"] = fnorm
                 return 2 if fnorm <= atol else 0
@@ -182,6 +197,8 @@ class HalfCellProblem:
                 return 4  # CONVERGED_SNORM_RELATIVE (negligible update)
             if it >= max_it:
                 return -5  # DIVERGED_MAX_IT
+            if chord and previous and fnorm > theta * previous:
+                self._refresh_jacobian()
             return 0
 
         snes.setConvergenceTest(converged)
@@ -318,7 +335,13 @@ class HalfCellProblem:
         self.dt.value = dt
         self.applied_current_density.value = applied_current_density
         predicted = self._predict(dt, applied_current_density)
+        if self.chord:
+            r = presets.CHORD_REFRESH_DT_RATIO
+            if self._jacobian_dt is None or not 1.0 / r <= dt / self._jacobian_dt <= r:
+                self._refresh_jacobian()
         ok, its, why = self._run_snes(self.problem)
+        if not ok and self.chord:
+            self._refresh_jacobian()
         if not ok:
             # a lagged preconditioner may be stale: rebuild it at the next linear solve
             pc = self.problem.solver.getKSP().getPC()
@@ -329,6 +352,18 @@ class HalfCellProblem:
                 ok, its2, why = self._run_snes(self.problem)
                 its += its2
         return ok, its, why
+
+    @property
+    def jacobian_assemblies(self) -> int | None:
+        """Jacobians assembled (and factored) so far by the chord preset; None for other presets."""
+        lazy = getattr(self.problem, "_femsim_jacobian", None)
+        return lazy.assemblies if lazy is not None else None
+
+    def _refresh_jacobian(self) -> None:
+        """Chord preset: assemble and factor the Jacobian at the next Newton iteration (once)."""
+        self.problem._femsim_jacobian.pending = True
+        self._jacobian_dt = float(self.dt.value)
+        self.jacobian_refreshes += 1
 
     def _predict(self, dt: float, applied_current_density: float) -> bool:
         """Set the Newton guess u_n + (dt/dt_prev)(u_n − u_{n−1}); True if it did.

@@ -13,7 +13,15 @@ operators). GAMG uses smoothed aggregation: its set-up costs ~3× the unsmoothed
 the Krylov iterations (5C mesh: ~17 vs ~37 per Newton step), and the set-up is amortised because
 the preconditioner is rebuilt only every ``LAG_PC`` Newton iterations, persisting across time
 steps (GMRES always runs on the current Jacobian, so Newton converges as before).
-``auto`` picks direct below ``AUTO_DIRECT_MAX_DOFS`` unknowns.
+``chord``: Newton–chord with MUMPS: the Jacobian is assembled and factored only when the
+iteration needs it and the factors are kept across Newton iterations *and* time steps
+(:class:`LazyJacobian`); every other iteration costs one residual assembly and one pair of
+triangular solves (the unchanged matrix keeps its factors). :class:`femsim.solvers.halfcell.HalfCellProblem`
+asks for a fresh Jacobian (assembled and factored once, at the next iteration) on the first step, when the residual
+contracts by less than ``CHORD_REFRESH_CONTRACTION`` per iteration, when dt differs from the dt of
+the factored Jacobian by more than ``CHORD_REFRESH_DT_RATIO``, and before retrying a failed step.
+The converged solution is the same as Newton's (same residual and stopping test).
+``auto`` picks direct below ``AUTO_DIRECT_MAX_DOFS`` unknowns and chord above.
 
 Every option set here can be overridden from ``[solver] petsc_options``; the options that the
 fieldsplit sub-solvers read at set-up time are left in the PETSc options database under the
@@ -24,8 +32,14 @@ from __future__ import annotations
 
 from typing import Any
 
-#: coupled unknowns up to which ``auto`` uses the direct preset (5C reference: ~98k → iterative)
+#: coupled unknowns up to which ``auto`` uses the direct preset (5C reference: ~98k → chord)
 AUTO_DIRECT_MAX_DOFS = 30_000
+#: chord preset: refresh the Jacobian when ‖F_k‖/‖F_{k−1}‖ exceeds this
+CHORD_REFRESH_CONTRACTION = 0.2
+#: chord preset: refresh the Jacobian when dt / dt_factored leaves [1/r, r]
+CHORD_REFRESH_DT_RATIO = 1.6
+#: chord preset: Newton iteration budget and "easy step" count, as multiples of the case's values
+CHORD_ITERATION_FACTOR = 3
 #: Newton iterations between preconditioner rebuilds (persists across time steps; a failed
 #: step resets the preconditioner, see HalfCellProblem.step)
 LAG_PC = 30
@@ -101,6 +115,13 @@ def linear_options(preset: str, fields: list[str] | None = None) -> dict[str, An
             opts.update({"ksp_type": "gmres", "ksp_rtol": 1e-10, "ksp_max_it": 50,
                          "snes_lag_preconditioner": LAG_LU})
         return opts
+    if preset == "chord":
+        return {
+            "ksp_type": "preonly",
+            "pc_type": "lu",
+            "pc_factor_mat_solver_type": "mumps",
+            "mat_mumps_icntl_14": 200,
+        }
     if preset == "iterative":
         opts = {
             "ksp_type": "gmres",
@@ -124,7 +145,7 @@ def linear_options(preset: str, fields: list[str] | None = None) -> dict[str, An
 
 def resolve_preset(preset: str, n_dofs: int) -> str:
     if preset == "auto":
-        return "direct" if n_dofs <= AUTO_DIRECT_MAX_DOFS else "iterative"
+        return "direct" if n_dofs <= AUTO_DIRECT_MAX_DOFS else "chord"
     return preset
 
 
@@ -138,6 +159,8 @@ def solver_options(solver_section: Any, n_dofs: int, fields: list[str] | None = 
     opts = newton_options(solver_section.newton_rtol, solver_section.newton_atol,
                           solver_section.max_newton_iterations)
     opts.update(linear_options(preset, fields))
+    if preset == "chord":
+        opts["snes_max_it"] = CHORD_ITERATION_FACTOR * solver_section.max_newton_iterations
     opts.update(solver_section.petsc_options)
     return preset, {k: _petsc_value(v) for k, v in opts.items()}
 
@@ -236,6 +259,28 @@ class MigrationEliminationPC:
             self.inner.view(viewer)
 
 
+class LazyJacobian:
+    """SNES Jacobian callback that assembles only when :attr:`pending` (chord preset).
+
+    When it returns without assembling, the matrix keeps its PETSc state, so the KSP reuses the
+    LU factors of the last assembled Jacobian.
+    """
+
+    def __init__(self, snes: Any):
+        J, P, (assemble, args, kwargs) = snes.getJacobian()
+        self._assemble, self._args, self._kwargs = assemble, args or (), kwargs or {}
+        self.pending = True
+        self.assemblies = 0
+        snes.setJacobian(self, J, P)
+
+    def __call__(self, snes: Any, x: Any, J: Any, P: Any) -> None:
+        if not self.pending:
+            return
+        self.pending = False
+        self.assemblies += 1
+        self._assemble(snes, x, J, P, *self._args, **self._kwargs)
+
+
 def make_nonlinear_problem(residuals: list[Any], unknowns: list[Any], entity_maps: list[Any], solver_section: Any,
                            prefix: str, initialisation: bool = False) -> tuple[Any, str]:
     """Create the blocked SNES problem for ``residuals`` with the case's solver preset.
@@ -264,6 +309,8 @@ def make_nonlinear_problem(residuals: list[Any], unknowns: list[Any], entity_map
         options.pop("snes_lag_preconditioner_persists", None)
     problem = dolfinx.fem.petsc.NonlinearProblem(residuals, unknowns, kind="mpi", petsc_options=options,
                                                  petsc_options_prefix=prefix, entity_maps=entity_maps)
+    if preset == "chord" and not initialisation:
+        problem._femsim_jacobian = LazyJacobian(problem.solver)
     pc = problem.solver.getKSP().getPC()
     if pc.getType() == "fieldsplit":
         # NonlinearProblem removes its options from the database after SNES.setFromOptions, but

@@ -6,7 +6,8 @@ The stepper drives any problem with ``step(dt, i_app) -> (ok, newton_its, reason
 * a failed Newton solve rejects the step and cuts dt by ``dt_cut`` (below ``dt_min`` the run
   stops with status failed);
 * a step whose voltage changes by more than ``max_voltage_change_V`` is rejected and halved;
-* dt grows by ``dt_growth`` after a step that needed at most ``easy_newton_iterations``;
+* dt grows by ``dt_growth`` after a step that needed at most ``easy_newton_iterations`` (the
+  problem's own count when it has one: the chord preset takes more, cheaper iterations);
 * output times are hit exactly (dt is clipped to land on them);
 * a step that crosses the cut-off voltage is repeated with a secant estimate of the crossing
   until the voltage is within ``cutoff_tolerance_V`` of the cut-off; then the current is switched
@@ -134,7 +135,7 @@ class GalvanostaticStepper:
                 st.outputs_done.append(event)
                 for cb in self.on_output:
                     cb(event)
-            if its <= sv.easy_newton_iterations:
+            if its <= getattr(self.problem, "easy_newton_iterations", sv.easy_newton_iterations):
                 st.dt_s = min(st.dt_s * sv.dt_growth, sv.dt_max_s)
             if deadline_s is not None and time.monotonic() - t_wall0 > deadline_s:
                 return "deadline"
