@@ -78,6 +78,16 @@ def abort_all(exit_code: int = 1, message: str | None = None) -> None:
     raise SystemExit(exit_code)
 
 
+#: called with a one-line reason by the failing rank just before an abort (e.g. to mark run.json)
+_FATAL_CALLBACKS: dict[str, Any] = {}
+
+
+def on_fatal(name: str, callback: Any) -> None:
+    """Register ``callback(reason: str)`` under ``name`` (replacing an earlier one) to run on the
+    failing rank before an MPI abort."""
+    _FATAL_CALLBACKS[name] = callback
+
+
 def install_excepthook() -> None:
     """Make an uncaught exception on any rank abort all ranks (used by the CLI under mpiexec)."""
     if not in_mpi_run():
@@ -87,6 +97,12 @@ def install_excepthook() -> None:
         rank, _ = world_rank_size()
         text = "".join(traceback.format_exception(exc_type, exc, tb))
         print(f"[rank {rank}] uncaught exception, aborting all ranks:\n{text}", file=sys.stderr, flush=True)
+        reason = f"uncaught {exc_type.__name__} on rank {rank}: {exc}"
+        for callback in list(_FATAL_CALLBACKS.values()):
+            try:
+                callback(reason)
+            except Exception:  # noqa: BLE001 - the abort must happen whatever the callback does
+                pass
         import time
 
         time.sleep(0.5)  # let the launcher forward this rank's last output before the abort kills it

@@ -58,10 +58,21 @@ class ResultsWriter:
         self.manifest: dict[str, Any] = {}
         self.extra_particle_columns = list(extra_particle_columns or [])
         self._particle_rows: list[list[Any]] = []
+        # an uncaught error on any rank aborts them all: the failing rank marks the run failed
+        # (rank 0 is then blocked in a collective and writes nothing; the write is atomic)
+        from femsim.mpi import on_fatal
+
+        on_fatal("results", self._mark_failed)
         if self.is_root:
             self.folder.mkdir(parents=True, exist_ok=True)
             self.timeseries = CsvSeries(self.folder / "timeseries.csv", TIMESERIES_HEADER, resume=resume)
             self.probes = CsvSeries(self.folder / "probes.csv", PROBES_HEADER, resume=resume)
+
+    def _mark_failed(self, reason: str) -> None:
+        if self.manifest:
+            manifest = dict(self.manifest, status="failed", reason=reason,
+                            updated=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))
+            write_json(self.folder / "run.json", manifest)
 
     def update_manifest(self, **items: Any) -> None:
         self.manifest.update(items)

@@ -58,6 +58,8 @@ def test_fault_on_one_rank_aborts_all_ranks(tmp_path, meshed):
     assert "injected fault on rank 1 at step 1" in proc.stderr
     assert "aborting all ranks" in proc.stderr
     assert elapsed < 30
+    manifest = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert manifest["status"] == "failed" and "on rank 1" in manifest["reason"], manifest
 
 
 @serial_only
