@@ -84,13 +84,7 @@ class NodalParticleMap:
         The choice is the same on every rank; each rank gets its local index of that node (owned
         or ghost) or −1.
         """
-        mine = self.dof_slot == slot
-        kmin = self.comm.allreduce(float(key[mine].min()) if mine.any() else np.inf, op=self._mpi.MIN)
-        cand = mine & (key == kmin)
-        gmin = self.comm.allreduce(int(self.global_index[cand].min()) if cand.any() else np.iinfo(np.int64).max,
-                                   op=self._mpi.MIN)
-        hit = np.flatnonzero(self.global_index == gmin)
-        return int(hit[0]) if len(hit) else -1
+        return self._argmin(self.dof_slot == slot, key)
 
     def nearest(self, point: np.ndarray) -> int:
         """Local dof (or −1) of the particle-mesh node nearest to ``point`` (m), same node on all ranks."""
@@ -98,7 +92,11 @@ class NodalParticleMap:
         return self.select_any(dist)
 
     def select_any(self, key: np.ndarray) -> int:
-        mine = self.dof_slot >= 0
+        """Like :meth:`select` over the nodes of all particles."""
+        return self._argmin(self.dof_slot >= 0, key)
+
+    def _argmin(self, mine: np.ndarray, key: np.ndarray) -> int:
+        """Local index (or −1) of the node among ``mine`` minimising ``key`` over all ranks."""
         kmin = self.comm.allreduce(float(key[mine].min()) if mine.any() else np.inf, op=self._mpi.MIN)
         cand = mine & (key == kmin)
         gmin = self.comm.allreduce(int(self.global_index[cand].min()) if cand.any() else np.iinfo(np.int64).max,

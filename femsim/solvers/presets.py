@@ -1,9 +1,7 @@
 """PETSc option presets for the coupled Newton solve.
 
-``direct``: Newton + MUMPS LU (robust; small and medium meshes). The factorisation is lagged
-(``snes_lag_preconditioner``): MUMPS factors on the first Newton iteration of a solve and the
-other iterations reuse it with GMRES on the true Jacobian, so Newton converges to the same
-tolerance at a fraction of the factorisation cost.
+``direct``: Newton + MUMPS LU of the Jacobian at every iteration (robust; small meshes). With
+``LAG_LU`` > 1 the factors are lagged over that many iterations and GMRES runs on the true Jacobian.
 ``iterative``: Newton + GMRES on the true Jacobian, preconditioned by a multiplicative block
 Gauss–Seidel field split over the unknowns (one split per field, index sets built from the block
 layout of the ``kind="mpi"`` matrix): ILU (block Jacobi + ILU(0) in parallel) on the particle
@@ -16,10 +14,11 @@ steps (GMRES always runs on the current Jacobian, so Newton converges as before)
 ``chord``: Newton–chord with MUMPS: the Jacobian is assembled and factored only when the
 iteration needs it and the factors are kept across Newton iterations *and* time steps
 (:class:`LazyJacobian`); every other iteration costs one residual assembly and one pair of
-triangular solves (the unchanged matrix keeps its factors). :class:`femsim.solvers.halfcell.HalfCellProblem`
-asks for a fresh Jacobian (assembled and factored once, at the next iteration) on the first step, when the residual
-contracts by less than ``CHORD_REFRESH_CONTRACTION`` per iteration, when dt differs from the dt of
-the factored Jacobian by more than ``CHORD_REFRESH_DT_RATIO``, and before retrying a failed step.
+triangular solves (the unchanged matrix keeps its factors).
+:class:`femsim.solvers.halfcell.HalfCellProblem` asks for a fresh Jacobian (assembled and factored
+once, at the next iteration) on the first step, when the residual contracts by less than
+``CHORD_REFRESH_CONTRACTION`` per iteration, when dt differs from the dt of the factored Jacobian
+by more than ``CHORD_REFRESH_DT_RATIO``, and before retrying a failed step.
 The converged solution is the same as Newton's (same residual and stopping test).
 ``auto`` picks direct below ``AUTO_DIRECT_MAX_DOFS`` unknowns and chord above.
 
@@ -32,7 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
-#: coupled unknowns up to which ``auto`` uses the direct preset (5C reference: ~98k → chord)
+#: coupled unknowns up to which ``auto`` uses the direct preset (5C reference: 80k → chord)
 AUTO_DIRECT_MAX_DOFS = 30_000
 #: chord preset: refresh the Jacobian when ‖F_k‖/‖F_{k−1}‖ exceeds this
 CHORD_REFRESH_CONTRACTION = 0.2
