@@ -79,7 +79,10 @@ class Domain:
         self.region_tags = dolfinx.mesh.meshtags(mesh, tdim, all_cells, region)
 
         def make(name: str, mask: np.ndarray) -> Region:
-            cells = np.flatnonzero(mask[: mesh.topology.index_map(tdim).size_local]).astype(np.int32)
+            # owned *and ghost* cells: an owned interface facet whose particle (or electrolyte) cell
+            # is a ghost must find that cell in the submesh, or its entity map gives −1 and the
+            # facet's coefficients on that side are read as zero
+            cells = np.flatnonzero(mask).astype(np.int32)
             sub, cmap, _, _ = dolfinx.mesh.create_submesh(mesh, tdim, cells)
             sub.topology.create_connectivity(tdim - 1, tdim)
             n_sub = sub.topology.index_map(tdim).size_local + sub.topology.index_map(tdim).num_ghosts
