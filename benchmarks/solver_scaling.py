@@ -299,7 +299,12 @@ def main() -> None:
                 cmd += ["--mesh-file", default_mesh]
             print(f"[bench] {level} on {ranks} rank(s) ...", flush=True)
             t0 = time.perf_counter()
-            proc = subprocess.run(cmd, cwd=ROOT, timeout=args.timeout, capture_output=True, text=True)
+            try:
+                proc = subprocess.run(cmd, cwd=ROOT, timeout=args.timeout, capture_output=True, text=True)
+            except subprocess.TimeoutExpired:
+                print(f"[bench] {level} x{ranks}: timed out after {args.timeout:g} s", flush=True)
+                rows.append({"level": level, "ranks": ranks, "error": f"timeout {args.timeout:g} s"})
+                continue
             if proc.returncode != 0 or not json_out.stat().st_size:
                 print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
                 rows.append({"level": level, "ranks": ranks, "error": proc.returncode})
