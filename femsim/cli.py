@@ -83,23 +83,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry_point() -> None:
-    """Console-script entry: under mpiexec every rank leaves together and skips the interpreter's
-    finalisation of PETSc objects, which can hang on one rank after a finished run."""
-    code = main()
-    from femsim.mpi import in_mpi_run
+    """Console-script entry: under mpiexec every rank leaves together (see
+    :func:`femsim.mpi.leave_together`)."""
+    from femsim.mpi import leave_together
 
-    if in_mpi_run():
-        import os
-
-        from femsim.mpi import comm_world
-
-        sys.stdout.flush()
-        sys.stderr.flush()
-        comm = comm_world()
-        code = comm.allreduce(code, op=__import__("mpi4py").MPI.MAX)
-        comm.Barrier()
-        os._exit(code)
-    sys.exit(code)
+    leave_together(main())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -111,6 +111,22 @@ def install_excepthook() -> None:
     sys.excepthook = hook
 
 
+def leave_together(code: int) -> None:
+    """Under mpiexec: exit every rank with the largest exit code of all ranks, after a barrier and
+    without the interpreter's finalisation (destroying PETSc objects there can hang one rank).
+    Serially: ``sys.exit(code)``."""
+    if not in_mpi_run():
+        raise SystemExit(code)
+    from mpi4py import MPI
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    comm = comm_world()
+    code = comm.allreduce(code, op=MPI.MAX)
+    comm.Barrier()
+    os._exit(code)
+
+
 class CollectiveGarbage:
     """Cyclic garbage collection at the same points on every rank.
 

@@ -4,61 +4,45 @@ Destroying a PETSc object that holds MUMPS factors (a SNES, KSP, factored matrix
 DOLFINx problems destroy their SNES in ``__del__``, and femsim's problems sit in reference cycles
 (convergence-test closures), so they die whenever Python's cyclic garbage collector happens to run —
 at a different moment on each rank, which deadlocks two ranks destroying different objects (seen
-in CI: "19 passed" on both ranks, then both spinning in ``MatDestroy_MUMPS``). Under MPI the
-automatic collector is therefore switched off and garbage is collected at the same point on every
-rank: after each test, behind a barrier. At the end every rank leaves together: the exit status is
-reduced over ranks (any failure fails the run), then all ranks exit without the interpreter's
-finalisation.
+in CI: "19 passed" on both ranks, then both spinning in ``MatDestroy_MUMPS``; pytest's own cleanup
+calls ``gc.collect()``). Under MPI the automatic collector is therefore switched off and garbage is
+collected on every rank together after each test (:class:`femsim.mpi.CollectiveGarbage`). At the
+end every rank leaves together with the largest exit status (:func:`femsim.mpi.leave_together`),
+before pytest's cleanup.
 """
 
 from __future__ import annotations
 
-import gc
-import os
-import sys
 from collections.abc import Iterator
 
 import pytest
 
-from femsim.mpi import in_mpi_run
+from femsim.mpi import CollectiveGarbage, in_mpi_run
 
-_EXIT_STATUS: dict[str, int] = {"code": 0}
-
-
-def _comm():
-    from femsim.mpi import comm_world
-
-    return comm_world()
+_STATE: dict = {"code": 0, "garbage": None}
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if in_mpi_run():
-        gc.disable()
+        from femsim.mpi import comm_world
+
+        _STATE["garbage"] = CollectiveGarbage(comm_world(), every=1).__enter__()
 
 
 @pytest.fixture(autouse=True)
 def _collective_garbage_collection() -> Iterator[None]:
     yield
-    if in_mpi_run():
-        comm = _comm()
-        comm.Barrier()
-        gc.collect()
-        comm.Barrier()
+    if _STATE["garbage"] is not None:
+        _STATE["garbage"].collect()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    _EXIT_STATUS["code"] = int(exitstatus)
+    _STATE["code"] = int(exitstatus)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if not in_mpi_run():
-        return
-    from mpi4py import MPI
+    if in_mpi_run():
+        from femsim.mpi import leave_together
 
-    sys.stdout.flush()
-    sys.stderr.flush()
-    comm = _comm()
-    code = comm.allreduce(_EXIT_STATUS["code"], op=MPI.MAX)
-    comm.Barrier()
-    os._exit(code)
+        leave_together(_STATE["code"])

@@ -72,8 +72,7 @@ class ParticleStatistics:
         c2f = pmesh.topology.connectivity(3, 2)
         f2v = pmesh.topology.connectivity(2, 0)
         surf_dofs, surf_slot = [], []
-        keep = sub_cells >= 0  # a ghost particle cell absent from this rank's submesh: its owner has it
-        for cell, lf in zip(sub_cells[keep], data[keep, 1]):
+        for cell, lf in zip(sub_cells, data[:, 1]):  # the submesh holds ghost cells too (Domain)
             facet = c2f.links(cell)[lf]
             for vertex in f2v.links(facet):
                 surf_dofs.append(vertex)

@@ -147,7 +147,6 @@ class HalfCellProblem:
         self.chord = self.preset == "chord"
         #: dt (s) of the Jacobian held by the chord preset (None: refresh at the next solve)
         self._jacobian_dt: float | None = None
-        self.jacobian_refreshes = 0
         #: the stepper grows dt after a step that needed at most this many iterations
         self.easy_newton_iterations = case.solver.easy_newton_iterations * (
             presets.CHORD_ITERATION_FACTOR if self.chord else 1)
@@ -363,7 +362,6 @@ class HalfCellProblem:
         """Chord preset: assemble and factor the Jacobian at the next Newton iteration (once)."""
         self.problem._femsim_jacobian.pending = True
         self._jacobian_dt = float(self.dt.value)
-        self.jacobian_refreshes += 1
 
     def _predict(self, dt: float, applied_current_density: float) -> bool:
         """Set the Newton guess u_n + (dt/dt_prev)(u_n − u_{n−1}); True if it did.
