@@ -351,6 +351,16 @@ def derived(rows: list[dict]) -> dict:
                 out[f"cost_growth_{a}_to_{b}_{ranks}ranks"] = {
                     "dof_ratio": dof_ratio, "cost_ratio_cpu": cost_ratio,
                     "cost_ratio_over_dof_ratio": cost_ratio / dof_ratio}
+        levels = [n for n in names if (n, ranks) in by]
+        if len(levels) >= 3:
+            # cost ∝ DOFs^p fitted over all levels; growth over a 4× refinement = 4^(p−1)
+            import numpy as np
+
+            dofs = np.log([by[(n, ranks)]["dofs"] for n in levels])
+            cost = np.log([by[(n, ranks)]["step_cpu_mean_s"] for n in levels])
+            p = float(np.polyfit(dofs, cost, 1)[0])
+            out[f"cost_vs_dofs_{ranks}ranks"] = {"levels": levels, "exponent": p,
+                                                 "growth_over_linear_per_4x_dofs": 4.0 ** (p - 1.0)}
     return out
 
 

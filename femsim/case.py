@@ -104,9 +104,10 @@ class Protocol:
 
 @dataclasses.dataclass
 class Solver:
-    preset: str = spec("auto", choices=("auto", "direct", "chord", "iterative"),
+    preset: str = spec("auto", choices=("auto", "direct", "chord", "newton-krylov", "iterative"),
                        doc="Newton linear solver: MUMPS every iteration (direct), MUMPS factors kept across "
-                           "iterations and steps (chord), GMRES + fieldsplit/GAMG (iterative), or by size (auto)")
+                           "iterations and steps (chord), matrix-free GMRES preconditioned by lagged MUMPS "
+                           "factors (newton-krylov), GMRES + fieldsplit/GAMG (iterative), or by size (auto)")
     time_scheme: str = spec("backward_euler", choices=("backward_euler",))
     dt_initial_s: float = spec(0.1, gt=0, unit="s")
     dt_min_s: float = spec(1e-5, gt=0, unit="s")

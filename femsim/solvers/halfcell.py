@@ -144,17 +144,17 @@ class HalfCellProblem:
         self.potential_problem, _ = make_nonlinear_problem([F_phis, F_phie], [phi_s, phi_e], domain.entity_maps,
                                                            case.solver, "femsim_potentials_", initialisation=True)
         prot_ce0 = prot.initial_electrolyte_concentration_mol_m3
-        self.chord = self.preset == "chord"
-        #: dt (s) of the Jacobian held by the chord preset (None: refresh at the next solve)
+        self.lagged = self.preset in presets.LAGGED_PRESETS
+        #: dt (s) of the Jacobian held by a lagged preset (None: refresh at the next solve)
         self._jacobian_dt: float | None = None
         #: the stepper grows dt after a step that needed at most this many iterations
         self.easy_newton_iterations = case.solver.easy_newton_iterations * (
-            presets.CHORD_ITERATION_FACTOR if self.chord else 1)
-        self._install_convergence_test(self.problem, [self.c_max, 1.0, prot_ce0, 1.0], case.solver, self.chord)
+            presets.CHORD_ITERATION_FACTOR if self.preset == "chord" else 1)
+        self._install_convergence_test(self.problem, [self.c_max, 1.0, prot_ce0, 1.0], case.solver, self.preset)
         self._install_convergence_test(self.potential_problem, [1.0, 1.0], case.solver)
         self._compile_diagnostics(ufl)
 
-    def _install_convergence_test(self, problem: Any, scales: list[float], solver: Any, chord: bool = False) -> None:
+    def _install_convergence_test(self, problem: Any, scales: list[float], solver: Any, preset: str = "") -> None:
         """Newton stops on the weighted residual (atol/rtol) or on a negligible update.
 
         The update test (max |δu_b| / scale_b ≤ ``newton_update_tol`` over the blocks, with
@@ -163,6 +163,9 @@ class HalfCellProblem:
         With ``chord`` the test also asks for a fresh Jacobian at the next iteration when the
         residual contracted by less than ``CHORD_REFRESH_CONTRACTION`` (and the update test
         still holds: with ρ ≤ 0.2 the remaining error is ≤ ρ/(1−ρ) ≤ ¼ of the last update).
+        With ``newton-krylov`` a fresh Jacobian is asked for when the last linear solve took more
+        than ``KRYLOV_REFRESH_ITERATIONS`` GMRES iterations or failed, or the residual contracted
+        by less than ``KRYLOV_REFRESH_CONTRACTION``.
         """
         from petsc4py import PETSc
 
@@ -170,9 +173,10 @@ class HalfCellProblem:
         weights = np.concatenate([np.full(V.dofmap.index_map.size_local * V.dofmap.index_map_bs, 1.0 / sc)
                                   for V, sc in zip(spaces, scales)])
         snes = problem.solver
-        rtol, atol, max_it = solver.newton_rtol, solver.newton_atol, solver.max_newton_iterations
-        if chord:
-            max_it *= presets.CHORD_ITERATION_FACTOR
+        rtol, atol = solver.newton_rtol, solver.newton_atol
+        max_it = snes.getTolerances()[3]  # the preset's budget (chord: ×3; initialisation: 50)
+        chord = preset == "chord"
+        krylov = preset == "newton-krylov"
         update_tol = solver.newton_update_tol
         comm = self.domain.comm
         state = {"f0": None, "previous": None}
@@ -198,9 +202,17 @@ class HalfCellProblem:
                 return -5  # DIVERGED_MAX_IT
             if chord and previous and fnorm > theta * previous:
                 self._refresh_jacobian()
+            if krylov:
+                ksp = snes_.getKSP()
+                if (ksp.getConvergedReason() < 0 or ksp.getIterationNumber() > presets.KRYLOV_REFRESH_ITERATIONS
+                        or (previous and fnorm > presets.KRYLOV_REFRESH_CONTRACTION * previous)):
+                    self._refresh_jacobian()
             return 0
 
         snes.setConvergenceTest(converged)
+        lazy = getattr(problem, "_femsim_jacobian", None)
+        if lazy is not None and lazy.action is not None:
+            lazy.action.weights = weights
         del PETSc
 
     # ------------------------------------------------------------------------------------------
@@ -334,12 +346,13 @@ class HalfCellProblem:
         self.dt.value = dt
         self.applied_current_density.value = applied_current_density
         predicted = self._predict(dt, applied_current_density)
-        if self.chord:
-            r = presets.CHORD_REFRESH_DT_RATIO
+        if self.lagged:
+            lazy = self.problem._femsim_jacobian
+            r = presets.CHORD_REFRESH_DT_RATIO if lazy.action is None else presets.KRYLOV_REFRESH_DT_RATIO
             if self._jacobian_dt is None or not 1.0 / r <= dt / self._jacobian_dt <= r:
                 self._refresh_jacobian()
         ok, its, why = self._run_snes(self.problem)
-        if not ok and self.chord:
+        if not ok and self.lagged:
             self._refresh_jacobian()
         if not ok:
             # a lagged preconditioner may be stale: rebuild it at the next linear solve
@@ -359,7 +372,7 @@ class HalfCellProblem:
         return lazy.assemblies if lazy is not None else None
 
     def _refresh_jacobian(self) -> None:
-        """Chord preset: assemble and factor the Jacobian at the next Newton iteration (once)."""
+        """Lagged presets: assemble and factor the Jacobian at the next Newton iteration (once)."""
         self.problem._femsim_jacobian.pending = True
         self._jacobian_dt = float(self.dt.value)
 

@@ -20,7 +20,23 @@ once, at the next iteration) on the first step, when the residual contracts by l
 ``CHORD_REFRESH_CONTRACTION`` per iteration, when dt differs from the dt of the factored Jacobian
 by more than ``CHORD_REFRESH_DT_RATIO``, and before retrying a failed step.
 The converged solution is the same as Newton's (same residual and stopping test).
-``auto`` picks direct below ``AUTO_DIRECT_MAX_DOFS`` unknowns and chord above.
+``newton-krylov``: inexact Newton whose linear systems are solved by GMRES on the *exact*
+Jacobian action, computed matrix-free by a scaled finite difference of the residual
+(:class:`DifferenceJacobian`: one residual assembly per Krylov iteration, ~1/10 of a Jacobian
+assembly), preconditioned by the MUMPS factors of a lagged assembled Jacobian, kept across Newton
+iterations and time steps like the chord preset's. GMRES corrects for the staleness, so the
+factors stay useful far longer than in a chord iteration: a fresh Jacobian is assembled and
+factored only on the first step, when a linear solve needs more than
+``KRYLOV_REFRESH_ITERATIONS`` Krylov iterations (or fails), when the residual contracts by less
+than ``KRYLOV_REFRESH_CONTRACTION``, when dt moved by more than ``KRYLOV_REFRESH_DT_RATIO`` from
+the factored dt, or after a failed step (5C: 5–6 factorisations per charge instead of 23). The
+super-linear factorisation then no longer sets the cost per step, which follows the (linear)
+residual assembly and the (near-linear) triangular solves; at up to ~200k unknowns the chord
+preset is still 10–20 % faster on two cores.
+``auto`` picks direct up to ``AUTO_DIRECT_MAX_DOFS`` unknowns, chord up to ``AUTO_CHORD_MAX_DOFS``
+and newton-krylov above (full 5C charges on 2 ranks, s per step, chord vs newton-krylov:
+33.6k unknowns 0.44 vs 0.53–0.58, 80.1k 1.09 vs 1.34–1.36, 195.7k 3.33 vs 3.38–3.61; chord's
+cost grows as DOFs^1.15 over these levels, newton-krylov's as DOFs^1.00–1.09).
 
 Every option set here can be overridden from ``[solver] petsc_options``; the options that the
 fieldsplit sub-solvers read at set-up time are left in the PETSc options database under the
@@ -33,12 +49,28 @@ from typing import Any
 
 #: coupled unknowns up to which ``auto`` uses the direct preset (5C reference: 80k → chord)
 AUTO_DIRECT_MAX_DOFS = 30_000
+#: coupled unknowns up to which ``auto`` uses the chord preset; newton-krylov above (the two cost
+#: the same per step at ~200k unknowns on 2 cores, and chord's LU factorisation grows faster)
+AUTO_CHORD_MAX_DOFS = 200_000
 #: chord preset: refresh the Jacobian when ‖F_k‖/‖F_{k−1}‖ exceeds this
 CHORD_REFRESH_CONTRACTION = 0.2
 #: chord preset: refresh the Jacobian when dt / dt_factored leaves [1/r, r]
 CHORD_REFRESH_DT_RATIO = 1.6
 #: chord preset: Newton iteration budget and "easy step" count, as multiples of the case's values
 CHORD_ITERATION_FACTOR = 3
+#: newton-krylov preset: GMRES relative tolerance of each Newton linear solve
+KRYLOV_RTOL = 1e-2
+#: newton-krylov preset: GMRES iteration cap (restart length) of one linear solve
+KRYLOV_MAX_IT = 40
+#: newton-krylov preset: refresh the lagged Jacobian when a linear solve needs more iterations
+KRYLOV_REFRESH_ITERATIONS = 12
+#: newton-krylov preset (Krylov mode): refresh the lagged Jacobian when ‖F_k‖/‖F_{k−1}‖ exceeds this
+KRYLOV_REFRESH_CONTRACTION = 0.5
+#: newton-krylov preset: refresh the lagged Jacobian when dt / dt_factored leaves [1/r, r]
+KRYLOV_REFRESH_DT_RATIO = 4.0
+#: newton-krylov preset: finite-difference step of the Jacobian action, as the largest change of
+#: any unknown in its own scale (c/c_ref, φ in V); see :class:`DifferenceJacobian`
+KRYLOV_DIFFERENCE_STEP = 1e-6
 #: Newton iterations between preconditioner rebuilds (persists across time steps; a failed
 #: step resets the preconditioner, see HalfCellProblem.step)
 LAG_PC = 30
@@ -54,6 +86,10 @@ SPLITS: list[tuple[str, ...]] = [("particle_concentration",), ("electrolyte_conc
 #: preconditioner (see :class:`MigrationEliminationPC`)
 ELIMINATE = ("electrolyte_concentration", "electrolyte_potential")
 ELIMINATE_MIGRATION = True
+
+
+#: presets whose Jacobian is assembled lazily (see :class:`LazyJacobian`)
+LAGGED_PRESETS = ("chord", "newton-krylov")
 
 
 def field_splits(fields: list[str]) -> list[list[int]]:
@@ -121,6 +157,19 @@ def linear_options(preset: str, fields: list[str] | None = None) -> dict[str, An
             "pc_factor_mat_solver_type": "mumps",
             "mat_mumps_icntl_14": 200,
         }
+    if preset == "newton-krylov":
+        return {
+            "ksp_type": "gmres",
+            "ksp_pc_side": "right",
+            "ksp_gmres_restart": KRYLOV_MAX_IT,
+            "ksp_rtol": KRYLOV_RTOL,
+            "ksp_atol": 0.0,
+            "ksp_max_it": KRYLOV_MAX_IT,
+            "snes_max_linear_solve_fail": 10_000,  # a capped GMRES solve still gives a usable step
+            "pc_type": "lu",
+            "pc_factor_mat_solver_type": "mumps",
+            "mat_mumps_icntl_14": 200,
+        }
     if preset == "iterative":
         opts = {
             "ksp_type": "gmres",
@@ -144,7 +193,9 @@ def linear_options(preset: str, fields: list[str] | None = None) -> dict[str, An
 
 def resolve_preset(preset: str, n_dofs: int) -> str:
     if preset == "auto":
-        return "direct" if n_dofs <= AUTO_DIRECT_MAX_DOFS else "chord"
+        if n_dofs <= AUTO_DIRECT_MAX_DOFS:
+            return "direct"
+        return "chord" if n_dofs <= AUTO_CHORD_MAX_DOFS else "newton-krylov"
     return preset
 
 
@@ -289,26 +340,85 @@ def residual_without_lifting(snes: Any, x: Any, b: Any, u: Any, residual: Any, j
     del dolfinx
 
 
-class LazyJacobian:
-    """SNES Jacobian callback that assembles only when :attr:`pending` (chord preset).
+class DifferenceJacobian:
+    """Jacobian action J(u)·a ≈ (F(u + h a) − F(u))/h, a PETSc Python matrix (newton-krylov).
 
-    When it returns without assembling, the matrix keeps its PETSc state, so the KSP reuses the
-    LU factors of the last assembled Jacobian.
+    One residual assembly per product. The step h is set per product so that the largest change
+    of any unknown, measured in its own scale (``weights`` = 1/scale per owned dof: 1/c_max,
+    1/c_e0, 1/V), equals ``KRYLOV_DIFFERENCE_STEP``: the unknowns span ~5 orders of magnitude
+    (c_s ~ 5·10⁴ mol/m³, φ ~ 1 V), so a step from the global norm (PETSc's MFFD) is either lost
+    in the round-off of the concentrations or far outside the linear range of Butler–Volmer.
     """
 
-    def __init__(self, snes: Any):
+    def __init__(self, snes: Any, x: Any):
+        self.snes = snes
+        self.weights: Any = None  # set by the problem that knows its scales; None: all 1
+        self.base = x.duplicate()
+        self.base_residual = x.duplicate()
+        self.work = x.duplicate()  # ghosted like x: the residual callback reads its ghosts
+        self.residual = x.duplicate()
+        self.products = 0
+
+    def set_base(self, x: Any, residual: Any) -> None:
+        x.copy(self.base)
+        residual.copy(self.base_residual)
+
+    def mult(self, mat: Any, a: Any, y: Any) -> None:
+        import numpy as np
+        from mpi4py import MPI
+
+        arr = a.getArray(readonly=True)
+        scaled = np.abs(arr) * self.weights if self.weights is not None else np.abs(arr)
+        amax = a.comm.tompi4py().allreduce(float(scaled.max()) if scaled.size else 0.0, op=MPI.MAX)
+        if amax == 0.0:
+            y.zeroEntries()
+            return
+        h = KRYLOV_DIFFERENCE_STEP / amax
+        self.work.waxpy(h, a, self.base)
+        # into a ghosted vector (the residual callback writes ghosts; y may be a plain Vec)
+        self.snes.computeFunction(self.work, self.residual)
+        y.waxpy(-1.0, self.base_residual, self.residual)
+        y.scale(1.0 / h)
+        self.products += 1
+
+
+class LazyJacobian:
+    """SNES Jacobian callback that assembles only when :attr:`pending` (chord, newton-krylov).
+
+    When it returns without assembling, the matrix keeps its PETSc state, so the KSP reuses the
+    LU factors of the last assembled Jacobian. With ``matrix_free`` the SNES operator is a
+    :class:`DifferenceJacobian` re-based at every Newton iterate and the assembled (lagged)
+    Jacobian is the preconditioning matrix.
+    """
+
+    def __init__(self, snes: Any, x: Any = None, matrix_free: bool = False):
+        from petsc4py import PETSc
+
         J, P, (assemble, args, kwargs) = snes.getJacobian()
         self._assemble, self._args, self._kwargs = assemble, args or (), kwargs or {}
         self.pending = True
         self.assemblies = 0
-        snes.setJacobian(self, J, P)
+        self.action: DifferenceJacobian | None = None
+        if matrix_free:
+            self.action = DifferenceJacobian(snes, x)
+            self.operator = PETSc.Mat().createPython(J.getSizes(), self.action, comm=J.comm)
+            self.operator.setUp()
+            snes.setJacobian(self, self.operator, J)
+        else:
+            snes.setJacobian(self, J, P)
 
     def __call__(self, snes: Any, x: Any, J: Any, P: Any) -> None:
+        if self.action is not None:
+            self.action.set_base(x, snes.getFunction()[0])
+            J.assemble()  # a new operator state for the KSP (the preconditioner is untouched)
         if not self.pending:
             return
         self.pending = False
         self.assemblies += 1
-        self._assemble(snes, x, J, P, *self._args, **self._kwargs)
+        if self.action is not None:
+            self._assemble(snes, x, P, None, *self._args, **self._kwargs)
+        else:
+            self._assemble(snes, x, J, P, *self._args, **self._kwargs)
 
 
 def make_nonlinear_problem(residuals: list[Any], unknowns: list[Any], entity_maps: list[Any], solver_section: Any,
@@ -335,14 +445,17 @@ def make_nonlinear_problem(residuals: list[Any], unknowns: list[Any], entity_map
     preset, options = solver_options(solver_section, n_dofs, fields)
     if initialisation:
         options = dict(options, snes_linesearch_type="bt", snes_max_it=50)
+        if preset == "newton-krylov":  # plain Newton + LU for the one-off initial solve
+            options = {k: v for k, v in options.items() if not k.startswith("ksp_")}
+            options.update(ksp_type="preonly")
         options.pop("snes_lag_preconditioner", None)
         options.pop("snes_lag_preconditioner_persists", None)
     problem = dolfinx.fem.petsc.NonlinearProblem(residuals, unknowns, kind="mpi", petsc_options=options,
                                                  petsc_options_prefix=prefix, entity_maps=entity_maps)
     b, (_, args, kwargs) = problem.solver.getFunction()
     problem.solver.setFunction(residual_without_lifting, b, args=args, kargs=kwargs)
-    if preset == "chord" and not initialisation:
-        problem._femsim_jacobian = LazyJacobian(problem.solver)
+    if preset in LAGGED_PRESETS and not initialisation:
+        problem._femsim_jacobian = LazyJacobian(problem.solver, problem.x, matrix_free=preset == "newton-krylov")
     pc = problem.solver.getKSP().getPC()
     if pc.getType() == "fieldsplit":
         # NonlinearProblem removes its options from the database after SNES.setFromOptions, but
