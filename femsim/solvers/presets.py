@@ -13,8 +13,8 @@ the preconditioner is rebuilt only every ``LAG_PC`` Newton iterations, persistin
 steps (GMRES always runs on the current Jacobian, so Newton converges as before).
 ``chord``: Newton–chord with MUMPS: the Jacobian is assembled and factored only when the
 iteration needs it and the factors are kept across Newton iterations *and* time steps
-(:class:`LazyJacobian`); every other iteration costs one residual assembly and one pair of
-triangular solves (the unchanged matrix keeps its factors).
+(:class:`femsim.solvers.callbacks.LazyJacobian`); every other iteration costs one residual
+assembly and one pair of triangular solves (the unchanged matrix keeps its factors).
 :class:`femsim.solvers.halfcell.HalfCellProblem` asks for a fresh Jacobian (assembled and factored
 once, at the next iteration) on the first step, when the residual contracts by less than
 ``CHORD_REFRESH_CONTRACTION`` per iteration, when dt differs from the dt of the factored Jacobian
@@ -22,17 +22,17 @@ by more than ``CHORD_REFRESH_DT_RATIO``, and before retrying a failed step.
 The converged solution is the same as Newton's (same residual and stopping test).
 ``newton-krylov``: inexact Newton whose linear systems are solved by GMRES on the *exact*
 Jacobian action, computed matrix-free by a scaled finite difference of the residual
-(:class:`DifferenceJacobian`: one residual assembly per Krylov iteration, ~1/10 of a Jacobian
-assembly), preconditioned by the MUMPS factors of a lagged assembled Jacobian, kept across Newton
-iterations and time steps like the chord preset's. GMRES corrects for the staleness, so the
-factors stay useful far longer than in a chord iteration: a fresh Jacobian is assembled and
-factored only on the first step, when a linear solve needs more than
+(:class:`femsim.solvers.callbacks.DifferenceJacobian`: one residual assembly per Krylov
+iteration, ~1/10 of a Jacobian assembly), preconditioned by the MUMPS factors of a lagged
+assembled Jacobian, kept across Newton iterations and time steps like the chord preset's.
+GMRES corrects for the staleness, so the factors stay useful far longer than in a chord
+iteration: a fresh Jacobian is assembled and factored only on the first step, when a linear solve needs more than
 ``KRYLOV_REFRESH_ITERATIONS`` Krylov iterations (or fails), when the residual contracts by less
 than ``KRYLOV_REFRESH_CONTRACTION``, when dt moved by more than ``KRYLOV_REFRESH_DT_RATIO`` from
 the factored dt, or after a failed step (5C: 5–6 factorisations per charge instead of 23). The
 super-linear factorisation then no longer sets the cost per step, which follows the (linear)
-residual assembly and the (near-linear) triangular solves; at up to ~200k unknowns the chord
-preset is still 10–20 % faster on two cores.
+residual assembly and the (near-linear) triangular solves; up to ~200k unknowns the chord
+preset is still up to 20 % faster on two cores.
 ``auto`` picks direct up to ``AUTO_DIRECT_MAX_DOFS`` unknowns, chord up to ``AUTO_CHORD_MAX_DOFS``
 and newton-krylov above (full 5C charges on 2 ranks, s per step, chord vs newton-krylov:
 33.6k unknowns 0.44 vs 0.53–0.58, 80.1k 1.09 vs 1.34–1.36, 195.7k 3.33 vs 3.38–3.61; chord's
@@ -69,7 +69,7 @@ KRYLOV_REFRESH_CONTRACTION = 0.5
 #: newton-krylov preset: refresh the lagged Jacobian when dt / dt_factored leaves [1/r, r]
 KRYLOV_REFRESH_DT_RATIO = 4.0
 #: newton-krylov preset: finite-difference step of the Jacobian action, as the largest change of
-#: any unknown in its own scale (c/c_ref, φ in V); see :class:`DifferenceJacobian`
+#: any unknown in its own scale (c/c_ref, φ in V); see femsim.solvers.callbacks.DifferenceJacobian
 KRYLOV_DIFFERENCE_STEP = 1e-6
 #: Newton iterations between preconditioner rebuilds (persists across time steps; a failed
 #: step resets the preconditioner, see HalfCellProblem.step)
@@ -88,7 +88,7 @@ ELIMINATE = ("electrolyte_concentration", "electrolyte_potential")
 ELIMINATE_MIGRATION = True
 
 
-#: presets whose Jacobian is assembled lazily (see :class:`LazyJacobian`)
+#: presets whose Jacobian is assembled lazily (see :class:`femsim.solvers.callbacks.LazyJacobian`)
 LAGGED_PRESETS = ("chord", "newton-krylov")
 
 
@@ -309,118 +309,6 @@ class MigrationEliminationPC:
             self.inner.view(viewer)
 
 
-def residual_without_lifting(snes: Any, x: Any, b: Any, u: Any, residual: Any, jacobian: Any, bcs: Any,
-                             _blocks: Any = None) -> None:
-    """SNES residual callback for problems without Dirichlet conditions (all of femsim's).
-
-    Does what ``dolfinx.fem.petsc.assemble_residual`` does minus the lifting, which with no
-    boundary conditions adds nothing but still packs the coefficients of every Jacobian block
-    (a third of the residual's cost on the 5C mesh).
-    """
-    from petsc4py import PETSc
-
-    from femsim.mpi import import_dolfinx
-
-    dolfinx = import_dolfinx()
-    import dolfinx.fem.petsc as fem_petsc
-    import dolfinx.la.petsc as la_petsc
-
-    if bcs:
-        fem_petsc.assemble_residual(snes, x, b, u, residual, jacobian, bcs, _blocks)
-        return
-    la_petsc._ghost_update(x, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
-    fem_petsc.assign(x, u)
-    if isinstance(residual, list | tuple) and b.getType() != PETSc.Vec.Type.NEST:
-        b.setAttr("_blocks", _blocks)
-        x.setAttr("_blocks", _blocks)
-    la_petsc._zero_vector(b)
-    fem_petsc.assemble_vector(b, residual)
-    la_petsc._ghost_update(b, PETSc.InsertMode.ADD, PETSc.ScatterMode.REVERSE)
-    la_petsc._ghost_update(b, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
-    del dolfinx
-
-
-class DifferenceJacobian:
-    """Jacobian action J(u)·a ≈ (F(u + h a) − F(u))/h, a PETSc Python matrix (newton-krylov).
-
-    One residual assembly per product. The step h is set per product so that the largest change
-    of any unknown, measured in its own scale (``weights`` = 1/scale per owned dof: 1/c_max,
-    1/c_e0, 1/V), equals ``KRYLOV_DIFFERENCE_STEP``: the unknowns span ~5 orders of magnitude
-    (c_s ~ 5·10⁴ mol/m³, φ ~ 1 V), so a step from the global norm (PETSc's MFFD) is either lost
-    in the round-off of the concentrations or far outside the linear range of Butler–Volmer.
-    """
-
-    def __init__(self, snes: Any, x: Any):
-        self.snes = snes
-        self.weights: Any = None  # set by the problem that knows its scales; None: all 1
-        self.base = x.duplicate()
-        self.base_residual = x.duplicate()
-        self.work = x.duplicate()  # ghosted like x: the residual callback reads its ghosts
-        self.residual = x.duplicate()
-        self.products = 0
-
-    def set_base(self, x: Any, residual: Any) -> None:
-        x.copy(self.base)
-        residual.copy(self.base_residual)
-
-    def mult(self, mat: Any, a: Any, y: Any) -> None:
-        import numpy as np
-        from mpi4py import MPI
-
-        arr = a.getArray(readonly=True)
-        scaled = np.abs(arr) * self.weights if self.weights is not None else np.abs(arr)
-        amax = a.comm.tompi4py().allreduce(float(scaled.max()) if scaled.size else 0.0, op=MPI.MAX)
-        if amax == 0.0:
-            y.zeroEntries()
-            return
-        h = KRYLOV_DIFFERENCE_STEP / amax
-        self.work.waxpy(h, a, self.base)
-        # into a ghosted vector (the residual callback writes ghosts; y may be a plain Vec)
-        self.snes.computeFunction(self.work, self.residual)
-        y.waxpy(-1.0, self.base_residual, self.residual)
-        y.scale(1.0 / h)
-        self.products += 1
-
-
-class LazyJacobian:
-    """SNES Jacobian callback that assembles only when :attr:`pending` (chord, newton-krylov).
-
-    When it returns without assembling, the matrix keeps its PETSc state, so the KSP reuses the
-    LU factors of the last assembled Jacobian. With ``matrix_free`` the SNES operator is a
-    :class:`DifferenceJacobian` re-based at every Newton iterate and the assembled (lagged)
-    Jacobian is the preconditioning matrix.
-    """
-
-    def __init__(self, snes: Any, x: Any = None, matrix_free: bool = False):
-        from petsc4py import PETSc
-
-        J, P, (assemble, args, kwargs) = snes.getJacobian()
-        self._assemble, self._args, self._kwargs = assemble, args or (), kwargs or {}
-        self.pending = True
-        self.assemblies = 0
-        self.action: DifferenceJacobian | None = None
-        if matrix_free:
-            self.action = DifferenceJacobian(snes, x)
-            self.operator = PETSc.Mat().createPython(J.getSizes(), self.action, comm=J.comm)
-            self.operator.setUp()
-            snes.setJacobian(self, self.operator, J)
-        else:
-            snes.setJacobian(self, J, P)
-
-    def __call__(self, snes: Any, x: Any, J: Any, P: Any) -> None:
-        if self.action is not None:
-            self.action.set_base(x, snes.getFunction()[0])
-            J.assemble()  # a new operator state for the KSP (the preconditioner is untouched)
-        if not self.pending:
-            return
-        self.pending = False
-        self.assemblies += 1
-        if self.action is not None:
-            self._assemble(snes, x, P, None, *self._args, **self._kwargs)
-        else:
-            self._assemble(snes, x, J, P, *self._args, **self._kwargs)
-
-
 def make_nonlinear_problem(residuals: list[Any], unknowns: list[Any], entity_maps: list[Any], solver_section: Any,
                            prefix: str, initialisation: bool = False) -> tuple[Any, str]:
     """Create the blocked SNES problem for ``residuals`` with the case's solver preset.
@@ -452,10 +340,13 @@ def make_nonlinear_problem(residuals: list[Any], unknowns: list[Any], entity_map
         options.pop("snes_lag_preconditioner_persists", None)
     problem = dolfinx.fem.petsc.NonlinearProblem(residuals, unknowns, kind="mpi", petsc_options=options,
                                                  petsc_options_prefix=prefix, entity_maps=entity_maps)
+    from femsim.solvers.callbacks import LazyJacobian, residual_without_lifting
+
     b, (_, args, kwargs) = problem.solver.getFunction()
     problem.solver.setFunction(residual_without_lifting, b, args=args, kargs=kwargs)
     if preset in LAGGED_PRESETS and not initialisation:
-        problem._femsim_jacobian = LazyJacobian(problem.solver, problem.x, matrix_free=preset == "newton-krylov")
+        step = KRYLOV_DIFFERENCE_STEP if preset == "newton-krylov" else None
+        problem._femsim_jacobian = LazyJacobian(problem.solver, problem.x, difference_step=step)
     pc = problem.solver.getKSP().getPC()
     if pc.getType() == "fieldsplit":
         # NonlinearProblem removes its options from the database after SNES.setFromOptions, but
