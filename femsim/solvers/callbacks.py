@@ -60,7 +60,6 @@ class DifferenceJacobian:
         self.base_residual = x.duplicate()
         self.work = x.duplicate()  # ghosted like x: the residual callback reads its ghosts
         self.residual = x.duplicate()
-        self.products = 0
 
     def set_base(self, x: Any, residual: Any) -> None:
         x.copy(self.base)
@@ -82,7 +81,6 @@ class DifferenceJacobian:
         self.snes.computeFunction(self.work, self.residual)
         y.waxpy(-1.0, self.base_residual, self.residual)
         y.scale(1.0 / h)
-        self.products += 1
 
 
 class LazyJacobian:

@@ -175,12 +175,12 @@ class HalfCellProblem:
         snes = problem.solver
         rtol, atol = solver.newton_rtol, solver.newton_atol
         max_it = snes.getTolerances()[3]  # the preset's budget (chord: ×3; initialisation: 50)
-        chord = preset == "chord"
+        lagged = preset in presets.LAGGED_PRESETS
         krylov = preset == "newton-krylov"
+        theta = presets.LAGGED_PRESETS[preset][0] if lagged else 0.0
         update_tol = solver.newton_update_tol
         comm = self.domain.comm
         state = {"f0": None, "previous": None}
-        theta = presets.CHORD_REFRESH_CONTRACTION
 
         def converged(snes_: Any, it: int, norms: tuple[float, float, float]) -> int:
             _, _, fnorm = norms
@@ -200,12 +200,12 @@ class HalfCellProblem:
                 return 4  # CONVERGED_SNORM_RELATIVE (negligible update)
             if it >= max_it:
                 return -5  # DIVERGED_MAX_IT
-            if chord and previous and fnorm > theta * previous:
-                self._refresh_jacobian()
-            if krylov:
-                ksp = snes_.getKSP()
-                if (ksp.getConvergedReason() < 0 or ksp.getIterationNumber() > presets.KRYLOV_REFRESH_ITERATIONS
-                        or (previous and fnorm > presets.KRYLOV_REFRESH_CONTRACTION * previous)):
+            if lagged:
+                slow = bool(previous) and fnorm > theta * previous
+                if krylov:
+                    ksp = snes_.getKSP()
+                    slow |= ksp.getConvergedReason() < 0 or ksp.getIterationNumber() > presets.KRYLOV_REFRESH_ITERATIONS
+                if slow:
                     self._refresh_jacobian()
             return 0
 
@@ -347,8 +347,7 @@ class HalfCellProblem:
         self.applied_current_density.value = applied_current_density
         predicted = self._predict(dt, applied_current_density)
         if self.lagged:
-            lazy = self.problem._femsim_jacobian
-            r = presets.CHORD_REFRESH_DT_RATIO if lazy.action is None else presets.KRYLOV_REFRESH_DT_RATIO
+            r = presets.LAGGED_PRESETS[self.preset][1]
             if self._jacobian_dt is None or not 1.0 / r <= dt / self._jacobian_dt <= r:
                 self._refresh_jacobian()
         ok, its, why = self._run_snes(self.problem)
@@ -367,7 +366,7 @@ class HalfCellProblem:
 
     @property
     def jacobian_assemblies(self) -> int | None:
-        """Jacobians assembled (and factored) so far by the chord preset; None for other presets."""
+        """Jacobians assembled (and factored) so far by a lagged preset; None for other presets."""
         lazy = getattr(self.problem, "_femsim_jacobian", None)
         return lazy.assemblies if lazy is not None else None
 

@@ -31,8 +31,8 @@ iteration: a fresh Jacobian is assembled and factored only on the first step, wh
 than ``KRYLOV_REFRESH_CONTRACTION``, when dt moved by more than ``KRYLOV_REFRESH_DT_RATIO`` from
 the factored dt, or after a failed step (5C: 5–6 factorisations per charge instead of 23). The
 super-linear factorisation then no longer sets the cost per step, which follows the (linear)
-residual assembly and the (near-linear) triangular solves; up to ~200k unknowns the chord
-preset is still up to 20 % faster on two cores.
+residual assembly and the (near-linear) triangular solves; below ~200k unknowns the chord
+preset takes 2–25 % less time per step on two cores.
 ``auto`` picks direct up to ``AUTO_DIRECT_MAX_DOFS`` unknowns, chord up to ``AUTO_CHORD_MAX_DOFS``
 and newton-krylov above (full 5C charges on 2 ranks, s per step, chord vs newton-krylov:
 33.6k unknowns 0.44 vs 0.53–0.58, 80.1k 1.09 vs 1.34–1.36, 195.7k 3.33 vs 3.38–3.61; chord's
@@ -64,7 +64,7 @@ KRYLOV_RTOL = 1e-2
 KRYLOV_MAX_IT = 40
 #: newton-krylov preset: refresh the lagged Jacobian when a linear solve needs more iterations
 KRYLOV_REFRESH_ITERATIONS = 12
-#: newton-krylov preset (Krylov mode): refresh the lagged Jacobian when ‖F_k‖/‖F_{k−1}‖ exceeds this
+#: newton-krylov preset: refresh the lagged Jacobian when ‖F_k‖/‖F_{k−1}‖ exceeds this
 KRYLOV_REFRESH_CONTRACTION = 0.5
 #: newton-krylov preset: refresh the lagged Jacobian when dt / dt_factored leaves [1/r, r]
 KRYLOV_REFRESH_DT_RATIO = 4.0
@@ -88,8 +88,10 @@ ELIMINATE = ("electrolyte_concentration", "electrolyte_potential")
 ELIMINATE_MIGRATION = True
 
 
-#: presets whose Jacobian is assembled lazily (see :class:`femsim.solvers.callbacks.LazyJacobian`)
-LAGGED_PRESETS = ("chord", "newton-krylov")
+#: presets whose Jacobian is assembled lazily (see :class:`femsim.solvers.callbacks.LazyJacobian`),
+#: with their refresh thresholds: (residual contraction ‖F_k‖/‖F_{k−1}‖, dt / dt_factored ratio)
+LAGGED_PRESETS = {"chord": (CHORD_REFRESH_CONTRACTION, CHORD_REFRESH_DT_RATIO),
+                  "newton-krylov": (KRYLOV_REFRESH_CONTRACTION, KRYLOV_REFRESH_DT_RATIO)}
 
 
 def field_splits(fields: list[str]) -> list[list[int]]:
@@ -333,9 +335,8 @@ def make_nonlinear_problem(residuals: list[Any], unknowns: list[Any], entity_map
     preset, options = solver_options(solver_section, n_dofs, fields)
     if initialisation:
         options = dict(options, snes_linesearch_type="bt", snes_max_it=50)
-        if preset == "newton-krylov":  # plain Newton + LU for the one-off initial solve
-            options = {k: v for k, v in options.items() if not k.startswith("ksp_")}
-            options.update(ksp_type="preonly")
+        if preset in LAGGED_PRESETS:  # plain Newton + LU for the one-off initial solve
+            options = {k: v for k, v in options.items() if not k.startswith("ksp_")} | linear_options("direct")
         options.pop("snes_lag_preconditioner", None)
         options.pop("snes_lag_preconditioner_persists", None)
     problem = dolfinx.fem.petsc.NonlinearProblem(residuals, unknowns, kind="mpi", petsc_options=options,
