@@ -39,6 +39,23 @@ def test_2d_tiff_and_float(tmp_path):
     assert vol.data.shape == (30, 40) and vol.data.dtype == np.float32
 
 
+@pytest.mark.parametrize("compression", ["lzw", "deflate", "zstd", "packbits"])
+def test_compressed_tiff(tmp_path, vol8, compression):
+    """ImageJ and beamlines write LZW/deflate; zstd needs imagecodecs too (a dependency)."""
+    data = vol8.astype(np.uint16) * 257
+    path = tmp_path / f"v_{compression}.tif"
+    tifffile.imwrite(path, data, compression=compression, predictor=compression != "packbits")
+    with tifffile.TiffFile(path) as tif:
+        assert tif.pages[0].compression.name.lower().startswith(compression[:4])
+    vol = io.read_image(path, voxel_size_um=0.5, crop="1:5,:,2:")
+    np.testing.assert_array_equal(vol.data, data[1:5, :, 2:])
+    folder = tmp_path / f"slices_{compression}"
+    folder.mkdir()
+    for k, sl in enumerate(data):
+        tifffile.imwrite(folder / f"s{k:02d}.tif", sl, compression=compression)
+    np.testing.assert_array_equal(io.read_image(folder, voxel_size_um=0.5).data, data)
+
+
 def test_tiff_folder(tmp_path, vol8):
     folder = tmp_path / "slices"
     folder.mkdir()
