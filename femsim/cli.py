@@ -8,7 +8,9 @@ Each command lives in its own module under :mod:`femsim.commands` and provides
 
 Command modules import heavy dependencies (DOLFINx, gmsh, scikit-image) inside ``run`` only, so
 ``femsim --help`` and ``femsim validate`` stay fast. Input errors (:class:`femsim.errors.InputError`)
-print one line per problem and exit with code 2; ``--debug`` shows the traceback instead.
+print one line per problem and exit with code 2; environment problems (an :class:`OSError`: read-only
+file system, disk full, permission) print one line naming the file and exit with code 3 (a file
+standing where a folder should be counts as input: 2); ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import logging
 import sys
 
 from femsim import __version__
-from femsim.errors import EXIT_INPUT_ERROR, InputError
+from femsim.errors import EXIT_INPUT_ERROR, InputError, describe_os_error
 
 #: command name -> module implementing it
 COMMANDS: dict[str, str] = {
@@ -77,6 +79,18 @@ def main(argv: list[str] | None = None) -> int:
         if rank == 0:
             print(f"error: {exc.format()}", file=sys.stderr)
         return EXIT_INPUT_ERROR
+    except OSError as exc:
+        if debug:
+            raise
+        from femsim.mpi import abort_all, in_mpi_run
+
+        code, line = describe_os_error(exc)
+        rank, _ = world_rank_size()
+        if in_mpi_run() and not getattr(exc, "collective", False):  # this rank alone: stop them all
+            abort_all(code, f"error: [rank {rank}] {line}")
+        if rank == 0:
+            print(f"error: {line}", file=sys.stderr)
+        return code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -2,12 +2,46 @@
 
 Every bad input raises :class:`InputError` with a one-line message that names the file and the
 key, row or value at fault. The CLI prints it without a traceback and exits with code 2.
+
+Problems of the environment rather than of the input (read-only file system, disk full, no
+permission, quota) are :class:`OSError` s; the CLI prints them as one line naming the file and
+exits with code 3 (:func:`describe_os_error`).
 """
 
 from __future__ import annotations
 
+import errno
+import os
+
 EXIT_INPUT_ERROR = 2
 EXIT_RUN_FAILED = 1
+EXIT_ENVIRONMENT = 3
+
+#: OSErrors that mean the user pointed at the wrong thing (exit 2), not a broken environment (exit 3)
+_INPUT_ERRNOS = {errno.ENOTDIR, errno.EEXIST, errno.EISDIR, errno.ENAMETOOLONG, errno.ENOENT}
+
+
+def describe_os_error(exc: OSError) -> tuple[int, str]:
+    """(exit code, one line) for an OSError met while reading or writing files."""
+    name = errno.errorcode.get(exc.errno or 0, "")
+    what = exc.strerror or str(exc) or type(exc).__name__
+    where = f"{exc.filename}: " if exc.filename else ""
+    if exc.filename2:
+        where = f"{exc.filename} -> {exc.filename2}: "
+    hint = {errno.ENOSPC: " (disk full: free space or choose another --out)",
+            errno.EDQUOT: " (disk quota exceeded)",
+            errno.EROFS: " (read-only file system: choose another --out)",
+            errno.EACCES: " (no permission: choose another --out or fix the folder's permissions)",
+            errno.EPERM: " (not permitted)",
+            errno.ENOTDIR: " (a file stands where a folder is needed)",
+            errno.EEXIST: " (a file stands where a folder is needed)"}.get(exc.errno or 0, "")
+    code = EXIT_INPUT_ERROR if exc.errno in _INPUT_ERRNOS else EXIT_ENVIRONMENT
+    return code, f"{where}{what}{f' [{name}]' if name else ''}{hint}"
+
+
+def os_error(code: int, path: str | os.PathLike) -> OSError:
+    """An OSError for ``code`` (an errno) naming ``path``."""
+    return OSError(code, os.strerror(code), str(path))
 
 
 class InputError(Exception):

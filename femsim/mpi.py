@@ -127,6 +127,20 @@ def leave_together(code: int) -> None:
     os._exit(code)
 
 
+def raise_together(comm: Any, error: BaseException | None) -> None:
+    """Collective: when any rank of ``comm`` holds an error, raise it (the lowest rank's) on every
+    rank, marked ``collective = True`` so the CLI reports it once and exits on all ranks together.
+    ``comm`` None or of size 1: raise ``error`` if given."""
+    if comm is None or comm.size == 1:
+        if error is not None:
+            raise error
+        return
+    first = next((e for e in comm.allgather(error) if e is not None), None)
+    if first is not None:
+        first.collective = True  # type: ignore[attr-defined]
+        raise first
+
+
 class CollectiveGarbage:
     """Cyclic garbage collection at the same points on every rank.
 

@@ -353,7 +353,8 @@ def run_case(case: Any, comm: Any = None, resume: bool = False) -> RunResult:
         raise SystemExit(130) from None
     except BaseException as exc:
         if hasattr(sim, "writer") and not isinstance(exc, SystemExit):
-            sim.writer.update_manifest(status="failed", reason=f"{type(exc).__name__}: {exc}", timings=sim.timings)
+            sim.writer.manifest["timings"] = sim.timings
+            sim.writer.mark_failed(f"{type(exc).__name__}: {exc}")  # never raises (disk full: best effort)
         raise
     finally:
         for sig, handler in previous.items():

@@ -11,20 +11,30 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("case", help="case TOML file")
     parser.add_argument("--resume", action="store_true", help="continue from the newest complete snapshot")
     parser.add_argument("--out", help="results folder (overrides output.folder)")
+    parser.add_argument("--allow-large", action="store_true",
+                        help="accept a mesh estimated above the element-count limit (femsim validate says it)")
+    parser.add_argument("--force", action="store_true",
+                        help="break the folder's lock left by a run on another host that is gone")
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from femsim.case import load_case
-    from femsim.simulation import run_case
+    from femsim.io.lock import collective_lock
+    from femsim.mpi import comm_world, in_mpi_run, world_rank_size
+    from femsim.preflight import preflight
 
     case = load_case(args.case)
+    preflight(case, allow_large=args.allow_large)  # what would stop the run later, before anything is touched
     if args.out:
         case.output.folder = Path(args.out).resolve()
-    result = run_case(case, resume=args.resume)
+    # one run per results folder, for the whole run (rank 0 holds it; refusals reach every rank)
+    with collective_lock(case.results_dir(), comm_world() if in_mpi_run() else None, force=args.force):
+        from femsim.simulation import run_case
+
+        result = run_case(case, resume=args.resume)
     s = result.summary
-    from femsim.mpi import world_rank_size
 
     if world_rank_size()[0] == 0:
         print(f"{case.name}: {result.status} ({s.get('termination')}) after {s.get('time_end_s', 0):.1f} s simulated, "

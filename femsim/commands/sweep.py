@@ -25,6 +25,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("plan", help="write one case file per point and the manifest")
     _common(p)
     p.add_argument("--no-mesh", action="store_true", help="do not mesh now; each point meshes itself")
+    p.add_argument("--break-lock", action="store_true",
+                   help="break the sweep folder's lock left by a process on another host that is gone")
     r = sub.add_parser("run", help="run the unfinished points (local pool or SLURM job array)")
     _common(r)
     r.add_argument("--executor", choices=("local", "slurm"), default="local")
@@ -32,6 +34,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--ranks-per-case", type=int,
                    help="MPI ranks per point (local: mpiexec -n R; slurm: --ntasks)")
     r.add_argument("--force", action="store_true", help="run finished points again")
+    r.add_argument("--break-lock", action="store_true",
+                   help="break the sweep folder's lock left by a process on another host that is gone")
     r.add_argument("--no-mesh", action="store_true", help="do not mesh at plan time; each point meshes itself")
     r.add_argument("--timeout-min", type=float, help="local: kill a point after this many minutes")
     r.add_argument("--mpiexec", help="MPI launcher (default: the mpiexec beside this Python)")
@@ -151,16 +155,14 @@ def _wait(manifest: dict[str, Any], indices: set[int], poll_s: float, timeout_mi
         time.sleep(max(poll_s, 0.2))
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, sweep: Any) -> int:
     from pathlib import Path
 
     from femsim.errors import InputError
     from femsim.sweep import slurm
     from femsim.sweep.plan import plan
-    from femsim.sweep.spec import load_sweep
     from femsim.sweep.state import sweep_states
 
-    sweep = load_sweep(args.sweep, args.dir)
     for flag in ("jobs", "ranks_per_case"):
         value = getattr(args, flag)
         if value is not None and value < 1:
@@ -213,20 +215,30 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.sweep_command == "plan":
-        from femsim.sweep.plan import plan
-        from femsim.sweep.spec import load_sweep
+def _locked(args: argparse.Namespace) -> int:
+    """plan and run hold the sweep folder's lock (one planner/runner per sweep folder)."""
+    from femsim.io.lock import folder_lock
+    from femsim.sweep.spec import load_sweep
 
-        sweep = load_sweep(args.sweep, args.dir)
-        manifest = plan(sweep, share_meshes=False if args.no_mesh else None)
-        print(f"sweep {sweep.name}: {len(manifest['points'])} points, {len(manifest['meshes'])} shared mesh(es) "
-              f"in {sweep.folder}")
-        for e in manifest["points"]:
-            print(f"  {e['index']:4d} {e['dir']}")
-        return 0
-    if args.sweep_command == "run":
-        return _run(args)
+    sweep = load_sweep(args.sweep, args.dir)
+    with folder_lock(sweep.folder, force=args.break_lock, what="sweep folder"):
+        return _plan(args, sweep) if args.sweep_command == "plan" else _run(args, sweep)
+
+
+def _plan(args: argparse.Namespace, sweep: Any) -> int:
+    from femsim.sweep.plan import plan
+
+    manifest = plan(sweep, share_meshes=False if args.no_mesh else None)
+    print(f"sweep {sweep.name}: {len(manifest['points'])} points, {len(manifest['meshes'])} shared mesh(es) "
+          f"in {sweep.folder}")
+    for e in manifest["points"]:
+        print(f"  {e['index']:4d} {e['dir']}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.sweep_command in ("plan", "run"):
+        return _locked(args)
     if args.sweep_command == "status":
         return _status(args)
     return _collect(_manifest(args), args.out)

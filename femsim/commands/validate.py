@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "check a case file; every problem is reported with its file and dotted key"
+HELP = ("check a case file and everything `run` would refuse (particle table, geometry, current, PETSc "
+        "options, mesh size) without meshing; every problem is reported with its file and key or row")
 
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("case", nargs="?", help="case TOML file")
     parser.add_argument("--describe", action="store_true", help="list every key with unit and default")
+    parser.add_argument("--allow-large", action="store_true",
+                        help="accept a mesh estimated above the element-count limit (see femsim.preflight)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,7 +29,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.case:
         raise InputError("validate: give a case file (or --describe)")
+    from femsim.preflight import preflight
+
     case = load_case(args.case)
+    info = preflight(case, allow_large=args.allow_large)
+    cells = f", about {info['estimated_cells']:.3g} mesh cells" if "estimated_cells" in info else ""
     print(f"{args.case}: ok ({case.name}: {case.protocol.mode} at {case.protocol.c_rate:g}C, "
-          f"{case.protocol.current_density_A_m2:.2f} A/m², results in {case.results_dir()})")
+          f"{case.protocol.current_density_A_m2:.2f} A/m²{cells}, results in {case.results_dir()})")
     return 0

@@ -188,7 +188,8 @@ def validate_in_box(table: ParticleTable, box_um: Sequence[float],
     """Checks that need the cathode box ``[0, Lx] x [0, Ly] x [0, Lz]`` (µm).
 
     Raises:
-        InputError: a particle wholly outside the box, or two particles overlapping by more than
+        InputError: a particle wider than the box's smallest edge, one wholly outside the box, or
+            two particles overlapping by more than
             ``overlap_tolerance`` times the smaller radius (naming both rows).
     """
     file = str(table.source) if table.source else None
@@ -196,6 +197,10 @@ def validate_in_box(table: ParticleTable, box_um: Sequence[float],
     # distance from each centre to the box (0 inside)
     outside = np.maximum(0.0, np.maximum(-table.centres, table.centres - box))
     dist = np.linalg.norm(outside, axis=1)
+    edge = float(box.min())
+    for i in np.flatnonzero(2.0 * table.radii > edge):  # no matrix left to mesh around it
+        raise InputError(f"row {table.row_of(i)} (id {table.ids[i]}): radius {table.radii[i]:g} µm is too large for "
+                         f"the cathode box: the diameter must not exceed its smallest edge ({edge:g} µm)", file=file)
     for i in np.flatnonzero(dist >= table.radii):
         raise InputError(f"row {table.row_of(i)} (id {table.ids[i]}): particle wholly outside the cathode box "
                          f"[0,{box[0]:g}]x[0,{box[1]:g}]x[0,{box[2]:g}] µm (centre "

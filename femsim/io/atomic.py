@@ -2,7 +2,13 @@
 
 An interrupted run therefore never leaves a truncated file behind: a reader sees either the old
 file or the complete new one. CSV series that grow during a run are appended in whole rows and
-flushed after each row (:class:`CsvSeries`).
+flushed after each row (:class:`CsvSeries`); a row that cannot be written completely (disk full)
+is cut off again. Files are created with the permissions the umask allows (like ``open``), not
+the 0600 of :func:`tempfile.mkstemp`.
+
+Test hook: ``FEMSIM_IO_FAULT="ENOSPC:timeseries.csv:3"`` makes the 3rd and every later write of a
+file named ``timeseries.csv`` (a glob: ``*_p1_*.vtu``) fail with that errno (never set it in
+production runs).
 """
 
 from __future__ import annotations
@@ -17,14 +23,47 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, IO
 
+IO_FAULT_ENV = "FEMSIM_IO_FAULT"
+_fault_counts: dict[str, int] = {}
+
+
+def _io_fault(path: Path) -> None:
+    """Test hook (see module docstring)."""
+    spec = os.environ.get(IO_FAULT_ENV)
+    if not spec:
+        return
+    import errno
+
+    try:
+        name, file, after = spec.split(":")
+        code, after_n = getattr(errno, name), int(after)
+    except (ValueError, AttributeError):
+        return
+    import fnmatch
+
+    if not fnmatch.fnmatch(path.name, file):
+        return
+    _fault_counts[file] = _fault_counts.get(file, 0) + 1
+    if _fault_counts[file] >= after_n:
+        raise OSError(code, f"{os.strerror(code)} (injected by {IO_FAULT_ENV})", str(path))
+
+
+def file_mode() -> int:
+    """Permissions of a new file under the current umask (0666 & ~umask)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success fsync and rename it onto ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _io_fault(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, file_mode())
         with os.fdopen(fd, mode, **kwargs) as fh:
             yield fh
             fh.flush()
@@ -102,10 +141,21 @@ class CsvSeries:
             raise ValueError(f"{self.path.name}: row has {len(row)} values, header has {len(self.header)}")
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerow([_fmt(v) for v in row])
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(buf.getvalue())
-            fh.flush()
-            os.fsync(fh.fileno())
+        data = buf.getvalue().encode("utf-8")
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        try:
+            size = os.fstat(fd).st_size
+            try:
+                _io_fault(self.path)
+                while data:  # a short write (disk filling up) goes on; an error cuts the row off again
+                    data = data[os.write(fd, data):]
+                os.fsync(fd)
+            except OSError:
+                with contextlib.suppress(OSError):  # truncating needs no space
+                    os.ftruncate(fd, size)
+                raise
+        finally:
+            os.close(fd)
 
     def truncate_after(self, time_limit: float, rel_tol: float = 1e-12) -> None:
         """Keep only rows whose first column is <= ``time_limit`` (atomically)."""

@@ -7,19 +7,36 @@ element go to ``fields/particles_vectors.pvd`` (VTK takes one point element per 
 
 Each output time is written as its own piece set (``<name>_t<time>…pvtu``) and the ``.pvd``
 index is rewritten atomically after every output, so a killed run keeps a readable collection
-and a resumed run continues it (entries at or after the resume time are replaced).
+and a resumed run continues it (entries at or after the resume time are replaced). A piece set is
+written into ``.tmp_<stem>/`` and each file is renamed into place only once it is complete (ends
+with ``</VTKFile>``), so a full disk never leaves a truncated ``.vtu`` under a final name; an error
+on any rank is raised on every rank.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from femsim.io.atomic import write_text
-from femsim.mpi import import_dolfinx
+from femsim.io.atomic import _io_fault, file_mode, write_text
+from femsim.mpi import import_dolfinx, raise_together
+
+
+def _move_complete(src: Path, dst: Path) -> None:
+    """Rename a written VTK file into place after checking it is complete."""
+    _io_fault(dst)
+    with open(src, "rb") as fh:
+        fh.seek(max(0, os.path.getsize(src) - 64))
+        if b"</VTKFile>" not in fh.read():
+            raise OSError(errno.EIO, "incomplete VTK file (disk full?)", str(src))
+    os.chmod(src, file_mode())
+    os.replace(src, dst)
 
 
 class _Collection:
@@ -35,15 +52,39 @@ class _Collection:
 
     def write(self, functions: list[Any], time_s: float) -> None:
         dolfinx = import_dolfinx()
+        comm, rank = self.comm, self.comm.rank
         stem = f"{self.name}_t{time_s:013.4f}".replace(".", "p")
-        with dolfinx.io.VTKFile(self.comm, str(self.folder / f"{stem}.pvd"), "w") as vtk:
-            vtk.write_function(functions, time_s)
+        tmp = self.folder / f".tmp_{stem}"
+        error: BaseException | None = None
+        if rank == 0:
+            try:
+                shutil.rmtree(tmp, ignore_errors=True)
+                tmp.mkdir(parents=True)
+            except OSError as exc:
+                error = exc
+        raise_together(comm, error)
+        piece = f"{stem}_p{rank}_000000.vtu"
+        try:
+            with dolfinx.io.VTKFile(comm, str(tmp / f"{stem}.pvd"), "w") as vtk:
+                vtk.write_function(functions, time_s)
+            _move_complete(tmp / piece, self.folder / piece)
+        except OSError as exc:
+            error = exc
+        except RuntimeError as exc:  # the C++ writer's failures
+            error = OSError(errno.EIO, str(exc), str(tmp / piece))
+        raise_together(comm, error)
         self.entries = [(t, f) for t, f in self.entries if t < time_s - 1e-9] + [(time_s, f"{stem}000000.pvtu")]
-        if self.comm.rank == 0:
-            body = "".join(f'    <DataSet timestep="{t!r}" part="0" file="{f}"/>\n' for t, f in self.entries)
-            write_text(self.folder / f"{self.name}.pvd",
-                       '<?xml version="1.0"?>\n<VTKFile type="Collection" version="0.1">\n  <Collection>\n'
-                       f"{body}  </Collection>\n</VTKFile>\n")
+        if rank == 0:
+            try:
+                _move_complete(tmp / f"{stem}000000.pvtu", self.folder / f"{stem}000000.pvtu")
+                shutil.rmtree(tmp, ignore_errors=True)
+                body = "".join(f'    <DataSet timestep="{t!r}" part="0" file="{f}"/>\n' for t, f in self.entries)
+                write_text(self.folder / f"{self.name}.pvd",
+                           '<?xml version="1.0"?>\n<VTKFile type="Collection" version="0.1">\n  <Collection>\n'
+                           f"{body}  </Collection>\n</VTKFile>\n")
+            except OSError as exc:
+                error = exc
+        raise_together(comm, error)
 
 
 class FieldWriter:

@@ -1,7 +1,10 @@
 """The results folder of one run (format: ``docs/results_format.md``).
 
 Only rank 0 writes the shared files (CSV, JSON); every file is written atomically, series grow
-by whole rows. The manifest ``run.json`` is rewritten on every status change.
+by whole rows. The manifest ``run.json`` is rewritten on every status change. Every writing
+method is called on all ranks: an OSError on rank 0 (disk full, read-only) is raised on every rank
+together (:func:`femsim.mpi.raise_together`). A 64 KiB reserve file ``.run.json.reserve`` is kept
+while the run lasts, so that on a full disk it can be given up to record ``status = "failed"``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from femsim.io.atomic import CsvSeries, write_csv, write_json
+from femsim.mpi import raise_together
+
+RESERVE_NAME = ".run.json.reserve"
+RESERVE_BYTES = 64 * 1024
 
 TIMESERIES_HEADER = ["time_s", "current_A", "voltage_V", "electrolyte_potential_drop_V", "soc_mean",
                      "soc_separator_10um", "soc_collector_10um", "newton_iterations", "dt_s"]
@@ -62,37 +69,64 @@ class ResultsWriter:
         # (rank 0 is then blocked in a collective and writes nothing; the write is atomic)
         from femsim.mpi import on_fatal
 
-        on_fatal("results", self._mark_failed)
-        if self.is_root:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self.timeseries = CsvSeries(self.folder / "timeseries.csv", TIMESERIES_HEADER, resume=resume)
-            self.probes = CsvSeries(self.folder / "probes.csv", PROBES_HEADER, resume=resume)
+        on_fatal("results", self.mark_failed)
+        self._on_root(self._open, resume)
 
-    def _mark_failed(self, reason: str) -> None:
-        if self.manifest:
-            manifest = dict(self.manifest, status="failed", reason=reason,
-                            updated=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))
-            write_json(self.folder / "run.json", manifest)
+    def _open(self, resume: bool) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        reserve = self.folder / RESERVE_NAME
+        if not reserve.is_file() or reserve.stat().st_size < RESERVE_BYTES:
+            reserve.write_bytes(b"\0" * RESERVE_BYTES)
+        self.timeseries = CsvSeries(self.folder / "timeseries.csv", TIMESERIES_HEADER, resume=resume)
+        self.probes = CsvSeries(self.folder / "probes.csv", PROBES_HEADER, resume=resume)
+
+    def _on_root(self, fn: Any, *args: Any) -> None:
+        """Run ``fn`` on rank 0; its OSError is raised on every rank."""
+        error = None
+        if self.is_root:
+            try:
+                fn(*args)
+            except OSError as exc:
+                error = exc
+        raise_together(self.comm, error)
+
+    def mark_failed(self, reason: str) -> bool:
+        """Record ``status = "failed"`` with ``reason`` in run.json wherever it can still be written
+        (giving up the reserve file on a full disk); never raises, not collective. Returns whether
+        run.json was written. Any rank may call it (the failing one, before an MPI abort)."""
+        if not self.manifest:
+            return False
+        self.manifest.update(status="failed", reason=reason)
+        manifest = dict(self.manifest, updated=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))
+        for attempt in range(2):
+            try:
+                write_json(self.folder / "run.json", manifest)
+                return True
+            except OSError:
+                if attempt == 0:
+                    try:
+                        (self.folder / RESERVE_NAME).unlink()
+                    except OSError:
+                        return False
+        return False
 
     def update_manifest(self, **items: Any) -> None:
         self.manifest.update(items)
         self.manifest["updated"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-        if self.is_root:
-            write_json(self.folder / "run.json", self.manifest)
+        self._on_root(write_json, self.folder / "run.json", self.manifest)
+        if items.get("status") in ("finished", "failed", "interrupted") and self.is_root:
+            (self.folder / RESERVE_NAME).unlink(missing_ok=True)
 
     def append_timeseries(self, row: list[Any]) -> None:
-        if self.is_root:
-            self.timeseries.append(row)
+        self._on_root(lambda: self.timeseries.append(row))
 
     def append_probe(self, row: list[Any]) -> None:
-        if self.is_root:
-            self.probes.append(row)
+        self._on_root(lambda: self.probes.append(row))
 
     def add_particle_rows(self, rows: list[list[Any]]) -> None:
         """Add the rows of one output time and rewrite particles.csv atomically."""
         self._particle_rows.extend(rows)
-        if self.is_root:
-            write_csv(self.folder / "particles.csv", PARTICLES_HEADER + self.extra_particle_columns,
+        self._on_root(write_csv, self.folder / "particles.csv", PARTICLES_HEADER + self.extra_particle_columns,
                       self._particle_rows)
 
     def set_particle_rows(self, rows: list[list[Any]]) -> None:
@@ -102,6 +136,4 @@ class ResultsWriter:
 
     def truncate_after(self, time_s: float) -> None:
         """Drop series rows beyond ``time_s`` (restart from a snapshot)."""
-        if self.is_root:
-            self.timeseries.truncate_after(time_s)
-            self.probes.truncate_after(time_s)
+        self._on_root(lambda: (self.timeseries.truncate_after(time_s), self.probes.truncate_after(time_s)))

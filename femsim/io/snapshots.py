@@ -4,10 +4,18 @@ Format (our own; io4dolfinx/adios4dolfinx cannot be used with the DOLFINx wheel)
 
     <results>/snapshots/step_<n>/snapshot.json    manifest (rank 0): format, case hash, n_ranks,
                                                   mesh file sha256, step, time, stepper state,
-                                                  run bookkeeping, sha256 of every rank file
+                                                  run bookkeeping, sha256 of every rank file,
+                                                  and ``manifest_sha256``: the sha256 of the
+                                                  manifest itself (canonical JSON without it)
     <results>/snapshots/step_<n>/rank_<r>.npz     per-rank arrays: the four unknowns (owned and
                                                   ghost entries), the owned cells' original
-                                                  indices (the partition), the time-series rows
+                                                  indices (the partition), the time-series rows,
+                                                  ``binding``: case hash, step, time and rank of the
+                                                  snapshot it belongs to
+
+Any edit or bit flip of a manifest or a rank file, or a rank file of another snapshot, fails
+:func:`verify`; resuming then falls back to the previous complete snapshot with a warning, and is
+refused (naming every snapshot skipped and why) when none is left.
 
 A snapshot is written into ``.tmp_step_<n>`` and renamed to ``step_<n>`` once every rank file and
 the manifest are on disk, so ``step_*`` folders are always complete; the newest two are kept. A
@@ -41,7 +49,7 @@ from femsim.io.atomic import atomic_open, write_json
 
 LOG = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "snapshot.json"
 KEEP = 2
 FAULT_ENV = "FEMSIM_FAULT_INJECT"
@@ -95,14 +103,38 @@ def complete_snapshots(folder: Path) -> list[Path]:
     return sorted(found, key=_step_of, reverse=True)
 
 
+def _manifest_digest(manifest: dict[str, Any]) -> str:
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    text = json.dumps(body, sort_keys=True, allow_nan=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def seal(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest as plain JSON data with its own checksum ``manifest_sha256`` added."""
+    from femsim.io.atomic import _json_default
+
+    plain = json.loads(json.dumps(manifest, default=_json_default, allow_nan=True))
+    plain["manifest_sha256"] = _manifest_digest(plain)
+    return plain
+
+
+def binding(case_hash_: str, step: int, time_s: float, rank: int) -> str:
+    """What ties a rank file to its snapshot (stored in the file as ``binding``)."""
+    return f"{case_hash_}:{int(step)}:{float(time_s)!r}:{int(rank)}"
+
+
 def verify(path: Path) -> dict[str, Any]:
-    """Read a snapshot's manifest and check every rank file's checksum; raises ValueError."""
+    """Read a snapshot's manifest, check its own checksum, every rank file's checksum and that the
+    rank files belong to this snapshot; raises ValueError."""
     try:
         manifest = json.loads((path / MANIFEST).read_text())
     except (OSError, ValueError) as exc:
         raise ValueError(f"unreadable manifest ({exc})") from None
-    if manifest.get("format") != FORMAT_VERSION:
-        raise ValueError(f"format {manifest.get('format')!r}, this femsim reads {FORMAT_VERSION}")
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
+        fmt = manifest.get("format") if isinstance(manifest, dict) else None
+        raise ValueError(f"format {fmt!r}, this femsim reads {FORMAT_VERSION}")
+    if manifest.get("manifest_sha256") != _manifest_digest(manifest):
+        raise ValueError(f"checksum mismatch in {MANIFEST} (edited or damaged)")
     for name, expected in manifest.get("files", {}).items():
         file = path / name
         if not file.is_file():
@@ -111,16 +143,29 @@ def verify(path: Path) -> dict[str, Any]:
             raise ValueError(f"checksum mismatch in {name}")
     if len(manifest.get("files", {})) != manifest.get("n_ranks"):
         raise ValueError("rank files missing from the manifest")
+    if "stepper_state" in manifest:  # restart snapshots: every rank file is bound to this manifest
+        for r in range(int(manifest["n_ranks"])):
+            try:
+                with np.load(path / f"rank_{r}.npz") as data:
+                    bound = str(data["binding"]) if "binding" in data.files else None
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"unreadable rank_{r}.npz ({exc})") from None
+            if bound != binding(manifest.get("case_hash", ""), manifest.get("step", -1),
+                                manifest.get("time_s", float("nan")), r):
+                raise ValueError(f"rank_{r}.npz belongs to another snapshot ({bound})")
     return manifest
 
 
-def newest_valid(folder: Path) -> tuple[Path, dict[str, Any]] | None:
-    """The newest snapshot that passes :func:`verify` (broken ones are logged and skipped)."""
+def newest_valid(folder: Path, skipped: list[str] | None = None) -> tuple[Path, dict[str, Any]] | None:
+    """The newest snapshot that passes :func:`verify` (broken ones are logged as warnings and
+    listed in ``skipped``)."""
     for path in complete_snapshots(folder):
         try:
             return path, verify(path)
         except ValueError as exc:
-            LOG.warning("skipping snapshot %s: %s", path, exc)
+            LOG.warning("skipping snapshot %s: %s; falling back to an older one", path, exc)
+            if skipped is not None:
+                skipped.append(f"{path.name}: {exc}")
     return None
 
 
@@ -238,9 +283,11 @@ class SnapshotManager:
     def _locate(self) -> tuple[Path, dict[str, Any]]:
         result: Any = None
         if self.comm.rank == 0:
-            found = newest_valid(self.folder)
+            skipped: list[str] = []
+            found = newest_valid(self.folder, skipped)
             if found is None:
-                result = f"cannot resume: no complete snapshot in {self.folder}"
+                result = f"cannot resume: no complete snapshot in {self.folder}" + (
+                    f" (skipped {'; '.join(skipped)})" if skipped else "")
             else:
                 path, manifest = found
                 if manifest["n_ranks"] != self.comm.size:
@@ -317,6 +364,7 @@ class SnapshotManager:
             arrays["owned_cells"] = self._owned_cells()
             width = len(sim.rows[0]) if sim.rows else 0
             arrays["series_rows"] = np.array(sim.rows, dtype=float).reshape(len(sim.rows), width)
+            arrays["binding"] = np.array(binding(self.case_hash, state.n_steps, state.time_s, comm.rank))
             with atomic_open(tmp / f"rank_{comm.rank}.npz", "wb") as fh:
                 np.savez(fh, **arrays)
             digest = file_sha256(tmp / f"rank_{comm.rank}.npz")
@@ -356,7 +404,7 @@ class SnapshotManager:
             "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         try:
-            write_json(tmp / MANIFEST, manifest)
+            write_json(tmp / MANIFEST, seal(manifest))
             if final.exists():
                 shutil.rmtree(final)
             os.rename(tmp, final)

@@ -168,7 +168,9 @@ CATALOGUE: list[Bad] = [
 
 
 def _tree(folder: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+    """Every file's size and mtime, every folder's existence (a lock taken and released touches a
+    folder's mtime, not its content)."""
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) if p.is_file() else (0, 0)
             for p in folder.rglob("*")}
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from femsim.io.snapshots import file_sha256
+from femsim.io.snapshots import file_sha256, seal
 from femsim.mpi import in_mpi_run
 
 from _reliability_helpers import read_series, run_and_kill, run_femsim, write_restart_case
@@ -108,7 +108,7 @@ def test_resume_refuses_changed_case_and_rank_count(tmp_path, serial_runs):
     np.savez(newest / "rank_0.npz", **arrays)
     manifest = json.loads((newest / "snapshot.json").read_text())
     manifest["files"]["rank_0.npz"] = file_sha256(newest / "rank_0.npz")
-    (newest / "snapshot.json").write_text(json.dumps(manifest))
+    (newest / "snapshot.json").write_text(json.dumps(seal(manifest)))
     proc = run_femsim(["run", str(case), "--out", str(out), "--resume"])
     assert proc.returncode == 2 and "partition differs" in proc.stderr and "Traceback" not in proc.stderr
     # a corrupt newest snapshot is skipped, an incomplete (.tmp) one ignored, none at all refused
@@ -120,3 +120,39 @@ def test_resume_refuses_changed_case_and_rank_count(tmp_path, serial_runs):
     shutil.rmtree(out / "snapshots")
     proc = run_femsim(["run", str(case), "--out", str(out), "--resume"])
     assert proc.returncode == 2 and "no complete snapshot" in proc.stderr
+
+
+def _edit_time(snapshot: Path, new_time: float) -> None:
+    manifest = json.loads((snapshot / "snapshot.json").read_text())
+    manifest["stepper_state"]["time_s"] = new_time
+    (snapshot / "snapshot.json").write_text(json.dumps(manifest, indent=2))
+
+
+def test_edited_manifest_falls_back_to_the_older_snapshot_or_is_refused(tmp_path, serial_runs):
+    """An edited time in the newest manifest: resumed from the older snapshot with a warning, the
+    series equals the uninterrupted run; both manifests edited: refused."""
+    ref, out = serial_runs / "ref", tmp_path / "out"
+    shutil.copytree(ref, out)
+    case = tmp_path / "case.toml"
+    case.write_text((serial_runs / "case.toml").read_text())
+    shutil.copy(serial_runs / "table.csv", tmp_path / "table.csv")
+    older, newest = sorted((out / "snapshots").glob("step_*"))[-2:]
+    old_time = json.loads((newest / "snapshot.json").read_text())["stepper_state"]["time_s"]
+    _edit_time(newest, old_time - 0.25)
+    proc = run_femsim(["run", str(case), "--out", str(out), "--resume"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"skipping snapshot {newest}: checksum mismatch in snapshot.json" in proc.stderr
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["resumed_from"]["snapshot"] == str(older)
+    a, b = np.array(read_series(ref / "timeseries.csv")), np.array(read_series(out / "timeseries.csv"))
+    assert a.shape == b.shape
+    np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-12)
+    print(f"tampered newest manifest: resumed from {older.name}, {len(a)} rows, max relative difference "
+          f"{float(np.max(np.abs(b - a) / np.maximum(np.abs(a), 1e-12))):.3g}")
+    for snap in sorted((out / "snapshots").glob("step_*")):
+        _edit_time(snap, 1.0)
+    before = {p: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()}
+    proc = run_femsim(["run", str(case), "--out", str(out), "--resume"])
+    line, = [x for x in proc.stderr.splitlines() if x.startswith("error:")]
+    assert proc.returncode == 2 and "no complete snapshot" in line and "checksum mismatch in snapshot.json" in line
+    assert {p: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()} == before

@@ -36,7 +36,7 @@ def _fake_snapshot(folder: Path, step: int, n_ranks: int = 1, fmt: int = S.FORMA
     for r in range(n_ranks):
         np.savez(path / f"rank_{r}.npz", u0=np.arange(5.0) * step)
         files[f"rank_{r}.npz"] = S.file_sha256(path / f"rank_{r}.npz")
-    (path / S.MANIFEST).write_text(json.dumps({"format": fmt, "n_ranks": n_ranks, "files": files, "step": step}))
+    (path / S.MANIFEST).write_text(json.dumps(S.seal({"format": fmt, "n_ranks": n_ranks, "files": files, "step": step})))
     return path
 
 
@@ -112,7 +112,7 @@ def test_resume_refusals_name_the_reason(tmp_path):
     _fake_snapshot(m.folder, 6)
     manifest = json.loads((m.folder / "step_00000006" / S.MANIFEST).read_text())
     manifest["case_hash"] = "0" * 64
-    (m.folder / "step_00000006" / S.MANIFEST).write_text(json.dumps(manifest))
+    (m.folder / "step_00000006" / S.MANIFEST).write_text(json.dumps(S.seal(manifest)))
     with pytest.raises(S.InputError, match="case changed"):
         m._locate()
 
