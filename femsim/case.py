@@ -57,8 +57,13 @@ class Mesh:
 
 @dataclasses.dataclass
 class Materials:
-    cathode: str = spec("NMC622", choices=("NMC622",), doc="cathode active-material set")
+    cathode: str = spec("NMC622", choices=("NMC622", "NMC811_Chen2020"), doc="cathode active-material set")
     electrolyte: str = spec("Nyman2008", choices=("Nyman2008", "Landesfeind2019"), doc="electrolyte set")
+    bpx: Path | None = spec(None, path=True, doc="BPX JSON file: its positive electrode and electrolyte replace "
+                                                 "cathode and electrolyte (mechanics from its User-defined section "
+                                                 "or cathode_overrides)")
+    pybamm: str | None = spec(None, doc="PyBaMM parameter set name (e.g. 'Chen2020'; needs PyBaMM): its positive "
+                                        "electrode and electrolyte replace cathode and electrolyte")
     counter_electrode: str = spec("LiMetal_Xu2019", choices=("LiMetal_Xu2019",), doc="Li-metal set")
     cathode_overrides: dict[str, float | str] = spec(default_factory=dict, doc="override cathode parameters by name")
     electrolyte_overrides: dict[str, float | str] = spec(default_factory=dict, doc="override electrolyte parameters")
@@ -211,9 +216,13 @@ def _cross_checks(case: Case) -> list[str]:
     if case.mesh.file is not None and not Path(case.mesh.file).is_file():
         problems.append(f"mesh.file: file not found: {case.mesh.file}")
     try:
-        sets = build_material_sets(case.materials)
+        sets = build_material_sets(case.materials, case.protocol.temperature_K)
     except InputError as exc:
         return problems + [exc.message] + exc.problems
+    if case.mechanics.enabled and case.mechanics.strain_model == "table" and \
+            getattr(sets.cathode, "volume_change_function", True) is None:
+        problems.append(f"mechanics.strain_model: 'table' needs a volume-change function, which {sets.cathode.name} "
+                        f"does not have (BPX User-defined 'Positive electrode volume change'); use 'linear'")
     u0 = float(sets.cathode.open_circuit_potential(case.protocol.initial_stoichiometry))
     cut = case.protocol.voltage_cutoff_V
     if case.protocol.mode == "charge" and cut <= u0:

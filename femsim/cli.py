@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "report": "femsim.commands.report",
     "tortuosity": "femsim.commands.tortuosity",
     "info": "femsim.commands.info",
+    "params": "femsim.commands.params",
 }
 
 

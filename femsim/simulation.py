@@ -109,7 +109,12 @@ class Simulation:
                                     environment=_scheduler_environment())
         self.domain = Domain(mesh, cell_tags, facet_tags, case.solver.interface_quadrature_degree,
                              case.solver.bulk_quadrature_degree)
-        self.materials = build_material_sets(case.materials)
+        self.materials = build_material_sets(case.materials, case.protocol.temperature_K)
+        for line in self.materials.notes:
+            logging.getLogger("femsim.materials").info("%s", line)
+        self.writer.update_manifest(materials={role: getattr(self.materials, role).name for role in
+                                               ("cathode", "electrolyte", "counter_electrode")},
+                                    materials_notes=list(self.materials.notes))
         self.problem = HalfCellProblem(self.domain, self.materials, case)
         self.cathode_thickness = case.geometry.box_um[2] * UM
         self.stats = ParticleStatistics(self.domain, self.problem.particle_concentration, self.cathode_thickness)

@@ -26,6 +26,9 @@ def run(args: argparse.Namespace) -> int:
                 continue
             unit_txt = f" [{unit}]" if unit else ""
             print(f"{key}{unit_txt} = {default!r}  # {doc}")
+        from femsim.parameters import describe_material_sources
+
+        print("\n".join(describe_material_sources()))
         return 0
     if not args.case:
         raise InputError("validate: give a case file (or --describe)")

@@ -62,6 +62,9 @@ class HalfCellInputs:
     voltage_cutoff_V: float
     end_time_s: float
     materials: Any  # femsim.parameters.MaterialSets
+    #: the case's BPX file: PyBaMM then takes the positive-electrode and electrolyte functions from it
+    #: (``ParameterValues.create_from_bpx``) instead of femsim's functions written in PyBaMM symbols
+    bpx_file: Any = None
 
     @property
     def nominal_stoichiometry_swing(self) -> float:
@@ -102,7 +105,7 @@ def inputs_from_case(case: Any, tortuosity: Any, mesh_report: dict[str, Any] | N
         initial_stoichiometry=prot.initial_stoichiometry,
         initial_electrolyte_concentration_mol_m3=prot.initial_electrolyte_concentration_mol_m3,
         temperature_K=prot.temperature_K, voltage_cutoff_V=prot.voltage_cutoff_V, end_time_s=prot.t_end_s,
-        materials=build_material_sets(mat))
+        materials=build_material_sets(mat, prot.temperature_K), bpx_file=getattr(mat, "bpx", None))
 
 
 # -- material functions in PyBaMM symbols (mirrors of femsim.parameters; checked in the tests) ----
@@ -152,6 +155,8 @@ def parameter_values(inp: HalfCellInputs, variant: str = "full") -> Any:
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
     m = inp.materials
+    if inp.bpx_file is not None:
+        return _parameter_values_from_bpx(inp, variant)
     fn = material_functions(m)
     el = m.electrolyte
     t_plus, tdf, brugg = el.transference_number, el.thermodynamic_factor, inp.bruggeman_exponent
@@ -197,6 +202,41 @@ def parameter_values(inp: HalfCellInputs, variant: str = "full") -> Any:
         "Current function [A]": -inp.current_density_A_m2,  # PyBaMM: discharge > 0
     })
     return pv
+
+
+#: what a half-cell run from a BPX file takes from PyBaMM's own reading of it
+BPX_TAKEN = ("Positive electrode OCP [V]", "Positive electrode OCP entropic change [V.K-1]",
+             "Positive electrode exchange-current density [A.m-2]", "Positive particle diffusivity [m2.s-1]",
+             "Maximum concentration in positive electrode [mol.m-3]", "Electrolyte conductivity [S.m-1]",
+             "Electrolyte diffusivity [m2.s-1]", "Cation transference number", "Thermodynamic factor")
+
+
+def _parameter_values_from_bpx(inp: HalfCellInputs, variant: str) -> Any:
+    """The half-cell with the positive electrode and electrolyte of PyBaMM's ``create_from_bpx`` of the file."""
+    import warnings
+
+    import pybamm
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from_bpx = pybamm.ParameterValues.create_from_bpx(str(inp.bpx_file))
+    femsim_side = dataclasses.replace(inp, bpx_file=None, materials=_nyman_like(inp.materials))
+    pv = parameter_values(femsim_side, variant)
+    pv.update({name: from_bpx[name] for name in BPX_TAKEN})
+    if variant == "no_diffusion_potential":
+        pv.update({"Thermodynamic factor": 0.0})
+    elif variant == "no_transference":
+        pv.update({"Cation transference number": 1.0})
+    pv.update({"Initial concentration in positive electrode [mol.m-3]":
+               inp.initial_stoichiometry * from_bpx["Maximum concentration in positive electrode [mol.m-3]"]})
+    return pv
+
+
+def _nyman_like(materials: Any) -> Any:
+    """femsim's baseline sets in place of the imported ones (only their geometry-free keys are then replaced)."""
+    from femsim.parameters import NMC622, Nyman2008
+
+    return dataclasses.replace(materials, cathode=NMC622(), electrolyte=Nyman2008())
 
 
 @dataclasses.dataclass

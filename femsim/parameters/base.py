@@ -61,7 +61,10 @@ class ParameterSet:
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 problems.append(f"{key}: unknown parameter of {self.name}{hint}")
                 continue
-            default = fields[name].default
+            default = getattr(self, name)  # the current value's type (imported sets have no class defaults)
+            if not isinstance(default, float | str):
+                problems.append(f"{key}: {self.name}'s {name} is a function: give it in the material file")
+                continue
             if isinstance(default, float) and (isinstance(value, bool) or not isinstance(value, int | float)):
                 problems.append(f"{key}: must be a number, got {value!r}")
                 continue
