@@ -10,7 +10,12 @@ Defaults (see :class:`femsim.segmentation.pipeline.SegmentConfig`):
   non-maximum suppression);
 * Otsu threshold between particles (bright) and the rest; ``multiotsu`` splits into three classes
   (pore, carbon-binder, active material) and keeps the brightest; already-binary input (two grey
-  values) is used as it is.
+  values) is used as it is;
+* ``auto`` on a grey image first asks whether the histogram has a third, intermediate phase
+  (carbon-binder, fine cracks: :func:`three_phase_levels`); if so (``phases3``) the particle phase is
+  the brightest Multi-Otsu class, grown by one voxel into brighter-than-midway voxels where it faces
+  the void (so the particle edge sits half-way between particle and void grey, as for Otsu, while
+  binder necks stay out); else plain Otsu.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from femsim.errors import InputError
 log = logging.getLogger(__name__)
 
 EDGE_MODES = ("canny2d", "canny3d", "off")
-THRESHOLD_METHODS = ("auto", "otsu", "multiotsu", "binary")
+THRESHOLD_METHODS = ("auto", "otsu", "multiotsu", "phases3", "binary")
 _HIST_SAMPLE = 2_000_000
 
 
@@ -99,6 +104,40 @@ def edges(image: np.ndarray, mode: str = "canny2d", sigma: float = 1.0, low_quan
     return filters.apply_hysteresis_threshold(grad, lo, hi)
 
 
+def _sample(image: np.ndarray) -> np.ndarray:
+    return image.ravel()[:: max(1, image.size // _HIST_SAMPLE)]
+
+
+def three_phase_levels(image: np.ndarray) -> dict[str, float] | None:
+    """Grey levels of void, intermediate (carbon-binder / fine-crack) and particle phases when the
+    histogram has three phases, else None.
+
+    Three-class Multi-Otsu thresholds t1 < t2; the intermediate class counts as a phase when the
+    smoothed histogram has a peak inside (t1, t2) at least 1.3 × its value at both thresholds and
+    holding at least 5 % of the voxels. Levels are the class medians.
+    """
+    from scipy import ndimage
+    from skimage import filters
+
+    sample = _sample(image)
+    try:
+        t1, t2 = (float(t) for t in filters.threshold_multiotsu(sample, classes=3))
+    except ValueError:
+        return None
+    hist, edges = np.histogram(sample, bins=128, range=(0.0, 1.0))
+    hist = ndimage.gaussian_filter1d(hist.astype(float), 1.5)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    inner = (centres > t1) & (centres < t2)
+    mid = sample[(sample > t1) & (sample <= t2)]
+    if not inner.any() or mid.size < 0.05 * sample.size:
+        return None
+    at = max(np.interp(t1, centres, hist), np.interp(t2, centres, hist))
+    if hist[inner].max() < 1.3 * at:
+        return None
+    return {"void": float(np.median(sample[sample <= t1])), "fine": float(np.median(mid)),
+            "particle": float(np.median(sample[sample > t2])), "t1": t1, "t2": t2}
+
+
 def threshold(image: np.ndarray, method: str = "auto", classes: int = 3, value: float | None = None
               ) -> tuple[np.ndarray, float, str]:
     """Separate bright particles from the background.
@@ -125,7 +164,13 @@ def threshold(image: np.ndarray, method: str = "auto", classes: int = 3, value: 
         return image > 0.5, 0.5, "binary"
     from skimage import filters
 
-    sample = image.ravel()[:: max(1, image.size // _HIST_SAMPLE)]
+    sample = _sample(image)
+    if method in ("auto", "phases3") and float(image.max()) > float(image.min()):
+        levels = three_phase_levels(image)
+        if levels is not None:
+            return phases3_solid(image, levels), levels["t2"], "phases3"
+        if method == "phases3":
+            raise InputError("--threshold phases3: the histogram shows no intermediate (binder) phase")
     if not float(image.max()) > float(image.min()):
         raise InputError("no particles found: the filtered image is constant (features smaller than the "
                          "median filter?)")
@@ -137,3 +182,14 @@ def threshold(image: np.ndarray, method: str = "auto", classes: int = 3, value: 
         t = float(filters.threshold_otsu(sample))
     log.info("%s threshold %.3f (normalised grey)", method if method != "auto" else "otsu", t)
     return image > t, t, method if method != "auto" else "otsu"
+
+
+def phases3_solid(image: np.ndarray, levels: dict[str, float]) -> np.ndarray:
+    """Particle mask of a three-phase image (see module doc): brightest class, grown by one voxel
+    into voxels above the void/particle midpoint that lie within two voxels of void grey."""
+    from scipy import ndimage
+
+    core = image > levels["t2"]
+    near_void = ndimage.minimum_filter(image, size=5) < levels["t1"]
+    grow = ndimage.binary_dilation(core) & (image > 0.5 * (levels["void"] + levels["particle"])) & near_void
+    return core | grow

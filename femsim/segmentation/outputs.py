@@ -5,19 +5,24 @@
                            equivalent radius, shrunk where spheres would overlap, see
                            :func:`~femsim.segmentation.pipeline.mesh_radii`), then
                            ``volume_um3`` (``area_um2`` in 2D), ``equivalent_radius_um``,
-                           ``sphericity``, ``touches_border`` (0/1), ``crack_fraction``,
+                           ``sphericity``, ``touches_border`` (0/1), ``crack_fraction``
+                           (= ``crack_fraction_open`` + ``crack_fraction_fine``, the two crack
+                           types, see :mod:`~femsim.segmentation.cracks`),
                            ``damage_class``, ``scan_depth_um`` (depth from the chosen face of the
                            scanned volume; the run computes its own ``depth_um``), ``crack_rank``,
                            bounding box columns.
                            With a window: only particles whose centroid is in it, coordinates
                            relative to its lower corner; the whole table is ``particles_all.csv``.
-``labels.npz``             ``labels`` (uint16/uint32, (z, y, x)), ``void`` (bool),
+``fragments.csv``          objects below the particle size limit (``--min-radius``): ``id,x,y,z``,
+                           ``volume_um3``/``area_um2``, ``equivalent_radius_um``, ``touches_border``.
+``labels.npz``             ``labels`` (uint16/uint32, (z, y, x)), ``fragments`` (their labels),
+                           ``void`` (bool), ``open_crack``/``fine_crack`` (crack cores),
                            ``voxel_size_um``, ``offset_vox`` (crop origin in the stored image).
 ``depth_profile.csv``      class fractions per depth window (3D only).
 ``damage_network.csv``     ``source_id,target_id,length_um``; ``damage_network.vtk`` polylines.
 ``report.json``            counts, mean radius, class counts, timings, peak memory, settings.
-``overlay_*.png``          grey slices with particle outlines coloured by damage class and the
-                           crack voxels in blue.
+``overlay_*.png``          grey slices with particle outlines coloured by damage class, open
+                           cracks blue, fine cracks magenta, fragments outlined grey.
 =========================  ==================================================================
 """
 
@@ -35,13 +40,16 @@ from femsim.segmentation import damage, network
 from femsim.segmentation.pipeline import Segmentation
 
 CLASS_COLOURS = {"least": (0.2, 0.8, 0.2), "mild": (1.0, 0.65, 0.0), "severe": (0.9, 0.1, 0.1)}
+CRACK_COLOURS = {"open crack": (0.2, 0.5, 1.0), "fine crack": (1.0, 0.2, 0.9)}
+FRAGMENT_HEADER_2D = ("id", "x", "y", "z", "area_um2", "equivalent_radius_um", "touches_border")
+FRAGMENT_HEADER_3D = ("id", "x", "y", "z", "volume_um3", "equivalent_radius_um", "touches_border")
 
 
 def table_columns(table: dict[str, np.ndarray], ndim: int) -> list[str]:
     """Column order of the particle table (contract with ``femsim mesh`` first)."""
     size = "volume_um3" if ndim == 3 else "area_um2"
     cols = ["id", "x", "y", "z", "radius", size, "equivalent_radius_um", "sphericity", "touches_border",
-            "crack_fraction", "damage_class", "scan_depth_um", "crack_rank"]
+            "crack_fraction", "damage_class", "crack_fraction_open", "crack_fraction_fine", "scan_depth_um", "crack_rank"]
     cols += [f"bbox_{b}_{a}_um" for b in ("min", "max") for a in "xyz"]
     return [c for c in cols if c in table]
 
@@ -89,12 +97,15 @@ def write_labels(path: str | os.PathLike, seg: Segmentation, offset_vox: tuple[i
     """Write the label image and crack voxels as a compressed ``.npz``."""
     dtype = np.uint16 if seg.labels.max() < 65535 else np.uint32
     with atomic_open(path, "wb") as fh:
-        np.savez_compressed(fh, labels=seg.labels.astype(dtype), void=seg.void,
+        frag = seg.fragment_labels if seg.fragment_labels is not None else np.zeros_like(seg.labels)
+        extra = {k: v for k, v in (("open_crack", seg.open_crack), ("fine_crack", seg.fine_crack)) if v is not None}
+        np.savez_compressed(fh, labels=seg.labels.astype(dtype), fragments=frag.astype(np.uint32), void=seg.void,
+                            **extra,
                             voxel_size_um=np.float64(seg.voxel_size_um), offset_vox=np.asarray(offset_vox))
 
 
-def _overlay(ax: Any, grey: np.ndarray, labels: np.ndarray, void: np.ndarray, classes: np.ndarray,
-             title: str) -> None:
+def _overlay(ax: Any, grey: np.ndarray, labels: np.ndarray, open_crack: np.ndarray, fine_crack: np.ndarray,
+             fragments: np.ndarray | None, classes: np.ndarray, title: str) -> None:
     from skimage.segmentation import find_boundaries
 
     ax.imshow(grey, cmap="gray", interpolation="nearest")
@@ -105,7 +116,10 @@ def _overlay(ax: Any, grey: np.ndarray, labels: np.ndarray, void: np.ndarray, cl
         lut[k] = CLASS_COLOURS.get(str(c), (1, 1, 1))
     rgba[..., :3] = lut[labels]
     rgba[..., 3] = bnd * 1.0
-    rgba[void] = (0.2, 0.5, 1.0, 0.7)
+    if fragments is not None:
+        rgba[find_boundaries(fragments, mode="inner")] = (0.6, 0.6, 0.6, 0.9)
+    rgba[open_crack] = (*CRACK_COLOURS["open crack"], 0.75)
+    rgba[fine_crack] = (*CRACK_COLOURS["fine crack"], 0.6)
     ax.imshow(rgba, interpolation="nearest")
     ax.set_title(title, fontsize=9)
     ax.set_axis_off()
@@ -128,13 +142,19 @@ def write_overlays(out_dir: Path, seg: Segmentation, classes: np.ndarray) -> lis
         views.append(("overlay_xz.png", (slice(None), ny // 2, slice(None)), f"xz slice y index {ny // 2}"))
     names = []
     for name, sl, title in views:
-        grey, lab, vd = seg.image[sl], seg.labels[sl], seg.void[sl]
+        fine_all = seg.fine_crack if seg.fine_crack is not None else np.zeros_like(seg.void)
+        open_all = seg.open_crack if seg.open_crack is not None else seg.void
+        frag_all = seg.fragment_labels if seg.fragment_labels is not None else np.zeros_like(seg.labels)
+        views_of = [a[sl] for a in (seg.image, seg.labels, open_all, fine_all, frag_all)]
         if seg.ndim == 3 and sl[0] == slice(None):  # xz view: put z (through-thickness) upwards
-            grey, lab, vd = grey[::-1], lab[::-1], vd[::-1]
+            views_of = [a[::-1] for a in views_of]
+        grey, lab, op, fi, fr = views_of
         h, w = grey.shape
         fig, ax = plt.subplots(figsize=(min(16, 2 + 8 * w / max(h, w)), min(16, 1 + 8 * h / max(h, w))))
-        _overlay(ax, grey, lab, vd, classes, f"{title}: outlines by damage class, cracks blue")
-        ax.legend(handles=[Patch(color=c, label=k) for k, c in CLASS_COLOURS.items()], loc="lower right",
+        _overlay(ax, grey, lab, op, fi, fr, classes,
+                 f"{title}: outlines by damage class, open cracks blue, fine cracks magenta, fragments grey")
+        colours = {**CLASS_COLOURS, **CRACK_COLOURS, "fragment": (0.6, 0.6, 0.6)}
+        ax.legend(handles=[Patch(color=c, label=k) for k, c in colours.items()], loc="lower right",
                   fontsize=8, framealpha=0.7)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=100 if seg.ndim == 3 else 160, bbox_inches="tight")
@@ -165,8 +185,11 @@ def write_all(out_dir: str | os.PathLike, seg: Segmentation, window: tuple[tuple
     else:
         shrunk = write_particle_table(out / "particles.csv", tab, seg.ndim, max_overlap)
     info["n_radii_shrunk"] = shrunk
+    frag = seg.fragments
+    header = FRAGMENT_HEADER_3D if seg.ndim == 3 else FRAGMENT_HEADER_2D
+    write_csv(out / "fragments.csv", header, _rows(frag, list(header)) if frag else [])
     write_labels(out / "labels.npz", seg, offset_vox)
-    files.append("labels.npz")
+    files += ["fragments.csv", "labels.npz"]
     if seg.ndim == 3:
         write_csv(out / "depth_profile.csv", damage.PROFILE_HEADER, seg.depth_rows)
         files.append("depth_profile.csv")

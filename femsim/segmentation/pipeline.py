@@ -6,14 +6,23 @@ Stages and defaults (every one configurable through :class:`SegmentConfig` / ``f
 2. median filter, 3 voxels (skipped for already-binary input);
 3. edges: Canny per z slice (σ 1 voxel, hysteresis at the 80th/90th gradient percentiles); used for
    the overlays, or (``edge_use="cut"``) removed from the mask before the distance transform;
-4. particle/background separation: Otsu (``multiotsu``: brightest of 3 classes; binary input as is);
-5. envelopes: closing (radius 2) + hole filling; distance-transform watershed splits touching
+4. particle/background separation: ``auto``: three-phase images (void, carbon-binder/fine cracks,
+   particles; see :func:`femsim.segmentation.filters.three_phase_levels`) keep the brightest
+   Multi-Otsu class with void-facing edges at mid grey, others Otsu (``multiotsu``: brightest of 3
+   classes; binary input as is);
+5. envelopes: closing (radius 2) + hole filling (2D grey slices: only holes of inscribed radius
+   ≤ ``max_hole_radius`` 3 voxels, so pores that a ring of touching sections encloses stay open;
+   in 3D the pore space percolates and every hole is a crack); distance-transform watershed splits touching
    particles (a seed inside the inscribed sphere of a higher one, ``merge_factor`` 1.0, or joined
    to it through a neck wider than ``saddle_ratio`` 0.75 of its height is merged);
-6. per-particle envelopes with cracks (closing radius 3 + hole filling) and crack voids; the crack
-   fraction unmixes interior grey levels between particle and void grey (``crack_estimator="unmix"``,
-   robust to blur; see :func:`femsim.segmentation.measure.crack_fraction_unmixed`) or counts the
-   voxels under the threshold (``"threshold"``, always used for binary input);
+6. per-particle envelopes with cracks (closing radius 3 + hole filling) and crack voids; objects
+   whose equivalent radius is below ``min_radius_um`` (default 1 µm: carbon-binder specks and
+   debris, smaller than any NMC secondary particle) become *fragments*: their own table, out of the
+   particle and class statistics; the crack fractions (``crack_estimator="unmix"``) split into open
+   and fine cracks on three-phase images (:mod:`femsim.segmentation.cracks`), else unmix interior
+   grey levels between particle and void grey (robust to blur; see
+   :func:`femsim.segmentation.measure.crack_fraction_unmixed`); ``"threshold"`` (always used for
+   binary input) counts the voxels under the threshold;
 7. measurements, damage classes (crack fraction < 0.03 least, < 0.10 mild, else severe), depth
    profile in 10-µm windows from the ``zmax`` face, 3-nearest-neighbour network of severe particles.
 """
@@ -28,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from femsim.errors import InputError
-from femsim.segmentation import damage, filters, measure, network, segment
+from femsim.segmentation import cracks, damage, filters, measure, network, segment
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +56,15 @@ class SegmentConfig:
     threshold: str = "auto"
     classes: int = 3
     threshold_value: float | None = None
-    close_radius: int = 2
+    close_radius: int = 1
+    max_hole_radius: float = 0.0
     envelope_radius: int = 3
     merge_factor: float = 1.0
     saddle_ratio: float = 0.75
     min_seed_radius: float = 2.0
     smooth_sigma: float = 0.5
     min_voxels: int = 27
-    min_radius_um: float = 0.0
+    min_radius_um: float = 1.0
     mild: float = 0.03
     severe: float = 0.10
     depth_face: str = "zmax"
@@ -67,6 +77,8 @@ class SegmentConfig:
     def validate(self) -> None:
         """Raise :class:`InputError` for out-of-range settings."""
         problems = []
+        if self.max_hole_radius < 0:
+            problems.append(f"max hole radius {self.max_hole_radius}: must be ≥ 0 (0 = fill every hole)")
         if self.median_size < 0:
             problems.append(f"median size {self.median_size}: must be ≥ 0")
         if self.edge_use not in ("overlay", "cut"):
@@ -94,7 +106,11 @@ class Segmentation:
     Attributes:
         image: normalised (and median-filtered) grey image.
         solid, void, edges: bool images (edges None when off).
-        labels: int32 particle labels (envelopes incl. cracks).
+        labels: int32 particle labels (envelopes incl. cracks); objects below the particle size
+            limit (``min_radius_um``) are in ``fragment_labels`` and the ``fragments`` table instead,
+            out of every particle and class statistic.
+        open_crack, fine_crack: bool crack-core masks of the two crack types
+            (:mod:`femsim.segmentation.cracks`).
         table: particle columns (see :func:`femsim.segmentation.measure.measure_particles`) plus
             ``scan_depth_um``, ``damage_class``, ``crack_rank``; coordinates in femsim's convention
             (z mirrored when ``depth_face`` is ``zmin``, so the separator side is at z max).
@@ -116,6 +132,12 @@ class Segmentation:
     network_edges: list[tuple[int, int, float]] = field(default_factory=list)
     network_summary: dict[str, Any] = field(default_factory=dict)
     depth_rows: list[tuple] = field(default_factory=list)
+    fragments: dict[str, np.ndarray] = field(default_factory=dict)
+    fragment_labels: np.ndarray | None = None
+    open_crack: np.ndarray | None = None
+    fine_crack: np.ndarray | None = None
+    crack_levels: dict[str, float] | None = None
+    min_particle_voxels: int = 0
 
     @property
     def ndim(self) -> int:
@@ -164,23 +186,28 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
         raise InputError(f"no particles found: threshold {thr:.3f} leaves "
                          f"{'no' if not solid.any() else 'only'} particle voxels", file=source)
     lap("threshold")
-    filled = segment.fill_particles(solid, cfg.close_radius)
+    bound = cfg.max_hole_radius if (img.ndim == 2 and not binary and cfg.max_hole_radius > 0) else None
+    filled = segment.fill_particles(solid, cfg.close_radius, bound)
     lap("fill")
     cut = edge_map & ~segment.fill_particles(solid, 0) if (edge_map is not None and cfg.edge_use == "cut") else None
     labels = segment.watershed_split(filled, cfg.merge_factor, cfg.min_seed_radius, cfg.smooth_sigma, cut,
                                      cfg.saddle_ratio)
     lap("watershed")
+    env = segment.particle_envelopes(labels, solid, cfg.envelope_radius, cfg.min_voxels)
+    del labels, filled
     r_vox = cfg.min_radius_um / voxel_size_um
     min_vox = max(cfg.min_voxels, int(np.ceil((4 / 3 if img.ndim == 3 else 1.0) * np.pi * r_vox**img.ndim)))
-    env = segment.particle_envelopes(labels, solid, cfg.envelope_radius, min_vox)
-    del labels, filled
+    env.labels, fragment_labels = segment.split_fragments(env.labels, min_vox)
     lap("envelopes")
     if env.labels.max() == 0:
-        raise InputError("no particles found after segmentation (all regions smaller than "
-                         f"{min_vox} voxels)", file=source)
+        raise InputError(f"no particles found: every region is smaller than the particle size limit "
+                         f"(equivalent radius {cfg.min_radius_um:g} µm = {min_vox} voxels; "
+                         f"{int(fragment_labels.max())} fragments)", file=source)
     table = measure.measure_particles(env.labels, env.void, voxel_size_um, cfg.sphericity)
-    if cfg.crack_estimator == "unmix" and not binary:
-        table["crack_fraction"] = measure.crack_fraction_unmixed(env.labels, env.void, raw, solid, cfg.shell_vox)
+    fragments = measure.measure_particles(fragment_labels, env.void, voxel_size_um, sphericity=False)
+    env.void &= env.labels > 0
+    open_mask, fine_mask, levels = cracks.add_crack_columns(table, env.labels, env.void, img, raw, solid, binary,
+                                                            cfg.crack_estimator, cfg.shell_vox)
     del raw
     lap("measure")
     shape = env.labels.shape
@@ -188,7 +215,9 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
               shape[0] * voxel_size_um if env.labels.ndim == 3 else 0.0)
     seg = Segmentation(image=img, solid=solid, void=env.void, edges=edge_map, labels=env.labels, table=table,
                        voxel_size_um=float(voxel_size_um), extent_um=extent, threshold=thr,
-                       threshold_method=method, binary_input=binary, timings=timings)
+                       threshold_method=method, binary_input=binary, timings=timings,
+                       fragments=fragments, fragment_labels=fragment_labels, open_crack=open_mask,
+                       fine_crack=fine_mask, crack_levels=levels, min_particle_voxels=min_vox)
     analyse(seg, cfg)
     lap("analyse")
     log.info("%d particles segmented (%s threshold %.3f)", len(table["id"]), method, thr)

@@ -31,8 +31,15 @@ def footprint(ndim: int, radius: int) -> np.ndarray:
     return sum(g * g for g in grids) <= r * r + 1e-9
 
 
-def fill_particles(solid: np.ndarray, close_radius: int = 1) -> np.ndarray:
-    """Particle phase with enclosed pores/cracks filled (see module doc, step 1)."""
+def fill_particles(solid: np.ndarray, close_radius: int = 1, max_hole_radius: float | None = None) -> np.ndarray:
+    """Particle phase with enclosed cracks filled (see module doc, step 1).
+
+    ``max_hole_radius`` bounds the filling by what one particle can enclose: a hole (enclosed
+    non-solid region) is filled only when its inscribed radius (largest distance from a hole voxel
+    to the hole's edge, voxels) is at most this — cracks are thin, the pores that a ring of touching
+    particles encloses are not; filling those joined neighbours across the pore. None fills every
+    hole (the behaviour for binary input).
+    """
     from scipy import ndimage
 
     mask = solid
@@ -41,7 +48,19 @@ def fill_particles(solid: np.ndarray, close_radius: int = 1) -> np.ndarray:
         padded = np.pad(solid, pad)
         padded = ndimage.binary_closing(padded, structure=footprint(solid.ndim, close_radius))
         mask = padded[tuple(slice(pad, -pad) for _ in range(solid.ndim))] | solid
-    return ndimage.binary_fill_holes(mask)
+    full = ndimage.binary_fill_holes(mask)
+    if max_hole_radius is None:
+        return full
+    holes = full & ~mask
+    lab, n = ndimage.label(holes)
+    if n == 0:
+        return full
+    depth = ndimage.distance_transform_edt(holes)
+    inscribed = np.zeros(n + 1)
+    np.maximum.at(inscribed, lab.ravel(), depth.ravel())
+    keep = inscribed <= max_hole_radius
+    keep[0] = False
+    return mask | keep[lab]
 
 
 def _line_min(distance: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
@@ -190,3 +209,18 @@ def particle_envelopes(labels: np.ndarray, solid: np.ndarray, envelope_radius: i
         out_view[env] = new_id
         void[sl] |= env & ~solid[sl]
     return Envelopes(labels=out, void=void)
+
+
+def split_fragments(labels: np.ndarray, min_voxels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split a label image into particles (≥ ``min_voxels``) and fragments (smaller), each
+    renumbered 1..n in label order."""
+    from skimage.segmentation import relabel_sequential
+
+    counts = np.bincount(labels.ravel())
+    small = counts < min_voxels
+    small[0] = False
+    is_small = small[labels]
+    fragments = np.where(is_small, labels, 0)
+    particles = np.where(is_small, 0, labels)
+    return (relabel_sequential(particles)[0].astype(np.int32, copy=False),
+            relabel_sequential(fragments)[0].astype(np.int32, copy=False))

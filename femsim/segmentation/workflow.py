@@ -7,7 +7,9 @@ network summary), ``elapsed_s`` (read to last file), ``timings_s`` (per stage),
 ``peak_memory_mb`` (peak resident memory of the process), ``memory_estimate_mb``, ``image``
 (source, shape, dtype, voxel size, crop offset, binary), ``threshold``, ``depth_face``,
 ``depth_window_um``, ``window`` (when selected), ``n_radii_shrunk`` (table spheres shrunk to
-remove overlaps), ``top_cracked`` (ids ranked by crack fraction),
+remove overlaps), ``top_cracked`` (ids ranked by crack fraction), ``n_fragments`` and
+``fragment_limit`` (objects below the particle size limit, kept out of every particle statistic),
+``crack_levels`` (grey levels of the crack-type split, None on two-phase images),
 ``config`` (all stage settings) and ``files``.
 """
 
@@ -68,6 +70,11 @@ def build_report(seg: pipeline.Segmentation, vol: io.Volume, cfg: pipeline.Segme
     return {
         "n_particles": int(len(tab["id"])),
         "n_interior_particles": int(interior.sum()),
+        "n_fragments": int(len(seg.fragments.get("id", []))),
+        "fragment_limit": {"min_radius_um": cfg.min_radius_um, "min_voxels": seg.min_particle_voxels},
+        "crack_levels": seg.crack_levels,
+        "crack_fraction_open_mean": float(np.mean(tab["crack_fraction_open"])),
+        "crack_fraction_fine_mean": float(np.mean(tab["crack_fraction_fine"])),
         "mean_equivalent_radius_um": float(r.mean()) if r.size else float("nan"),
         "mean_equivalent_radius_vox": float(r.mean() / seg.voxel_size_um) if r.size else float("nan"),
         "median_equivalent_radius_um": float(np.median(r)) if r.size else float("nan"),
