@@ -57,7 +57,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--classes", type=int, default=d.classes, help="Multi-Otsu classes (%(default)s)")
     g.add_argument("--threshold-value", type=float, default=None, help="explicit threshold, normalised grey 0..1")
     g.add_argument("--close-radius", type=int, default=d.close_radius,
-                   help="closing before hole filling, voxels (%(default)s)")
+                   help="closing before hole filling, voxels (default: 1 on three-phase images, else 2)")
     g.add_argument("--envelope-radius", type=int, default=d.envelope_radius,
                    help="per-particle closing that seals open cracks, voxels (%(default)s)")
     g.add_argument("--merge-factor", type=float, default=d.merge_factor,

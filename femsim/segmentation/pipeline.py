@@ -10,7 +10,7 @@ Stages and defaults (every one configurable through :class:`SegmentConfig` / ``f
    particles; see :func:`femsim.segmentation.filters.three_phase_levels`) keep the brightest
    Multi-Otsu class with void-facing edges at mid grey, others Otsu (``multiotsu``: brightest of 3
    classes; binary input as is);
-5. envelopes: closing (radius 2) + hole filling (2D grey slices: only holes of inscribed radius
+5. envelopes: closing (radius 2; 1 on three-phase images) + hole filling (2D grey slices: only holes of inscribed radius
    ≤ ``max_hole_radius`` 3 voxels, so pores that a ring of touching sections encloses stay open;
    in 3D the pore space percolates and every hole is a crack); distance-transform watershed splits touching
    particles (a seed inside the inscribed sphere of a higher one, ``merge_factor`` 1.0, or joined
@@ -56,7 +56,7 @@ class SegmentConfig:
     threshold: str = "auto"
     classes: int = 3
     threshold_value: float | None = None
-    close_radius: int = 1
+    close_radius: int | None = None
     max_hole_radius: float = 0.0
     envelope_radius: int = 3
     merge_factor: float = 1.0
@@ -84,7 +84,7 @@ class SegmentConfig:
         if self.edge_use not in ("overlay", "cut"):
             problems.append(f"edge use {self.edge_use!r}: choose overlay or cut")
         for name in ("close_radius", "envelope_radius"):
-            if getattr(self, name) < 0:
+            if (getattr(self, name) or 0) < 0:
                 problems.append(f"{name} {getattr(self, name)}: must be ≥ 0")
         if self.merge_factor < 0 or self.min_seed_radius < 0 or self.min_voxels < 1 or self.min_radius_um < 0:
             problems.append("merge factor and seed radius must be ≥ 0, minimum particle voxels ≥ 1")
@@ -187,7 +187,10 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
                          f"{'no' if not solid.any() else 'only'} particle voxels", file=source)
     lap("threshold")
     bound = cfg.max_hole_radius if (img.ndim == 2 and not binary and cfg.max_hole_radius > 0) else None
-    filled = segment.fill_particles(solid, cfg.close_radius, bound)
+    # auto closing: radius 1 on three-phase images (a larger one bridges the binder necks the threshold
+    # just excluded), else 2 (seals crack mouths)
+    close_radius = cfg.close_radius if cfg.close_radius is not None else (1 if method == "phases3" else 2)
+    filled = segment.fill_particles(solid, close_radius, bound)
     lap("fill")
     cut = edge_map & ~segment.fill_particles(solid, 0) if (edge_map is not None and cfg.edge_use == "cut") else None
     labels = segment.watershed_split(filled, cfg.merge_factor, cfg.min_seed_radius, cfg.smooth_sigma, cut,
