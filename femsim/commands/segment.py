@@ -41,6 +41,13 @@ def register(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--downsample", type=int, default=1, metavar="N", help="block-average by N after cropping")
     g.add_argument("--max-memory-gb", type=float, default=None,
                    help="memory budget (default 80%% of available memory); larger images are refused")
+    g.add_argument("--map", default=None, metavar="MAP",
+                   help="co-registered chemical map (e.g. a Ni K-edge energy map), same shape as the image; "
+                        "per-particle mean/spread in bulk, open and fine cracks and the surface shell "
+                        "(chemical_map.csv, chemical_map.png)")
+    g.add_argument("--map-dataset", default=None, help="HDF5 dataset path or .npz key of the map")
+    g.add_argument("--map-shell", type=float, default=0.5, metavar="UM",
+                   help="surface shell thickness for the map statistics (%(default)s µm)")
     g = parser.add_argument_group("stages")
     g.add_argument("--invert", action="store_true", help="particles are dark on a bright background")
     g.add_argument("--median", type=int, default=d.median_size, metavar="N",
@@ -115,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
     rep = run_segmentation(args.image, args.out, args.voxel_size, cfg, args.dataset, args.crop, args.downsample,
                            args.max_memory_gb, args.window_size, args.window_origin, args.window,
                            overlays=not args.no_overlays,
-                           max_sphere_overlap=None if args.keep_overlaps else args.max_sphere_overlap)
+                           max_sphere_overlap=None if args.keep_overlaps else args.max_sphere_overlap,
+                           map_path=args.map, map_dataset=args.map_dataset, map_shell_um=args.map_shell)
     cc = rep["class_counts"]
     print(f"{rep['n_particles']} particles ({rep['n_interior_particles']} not touching the border), "
           f"{rep['n_fragments']} fragments below {rep['fragment_limit']['min_radius_um']:g} µm, "

@@ -10,7 +10,8 @@ network summary), ``elapsed_s`` (read to last file), ``timings_s`` (per stage),
 remove overlaps), ``top_cracked`` (ids ranked by crack fraction), ``n_fragments`` and
 ``fragment_limit`` (objects below the particle size limit, kept out of every particle statistic),
 ``crack_levels`` (grey levels of the crack-type split, None on two-phase images),
-``config`` (all stage settings) and ``files``.
+``config`` (all stage settings), ``chemical_map`` (with ``--map``: source, shell thickness and the
+mean over particles of each region's mean) and ``files``.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from femsim.errors import InputError
-from femsim.io.atomic import write_json
-from femsim.segmentation import damage, io, outputs, pipeline
+from femsim.io.atomic import write_csv, write_json
+from femsim.segmentation import chemmap, damage, io, outputs, pipeline
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +101,14 @@ def run_segmentation(image: str | os.PathLike, out_dir: str | os.PathLike, voxel
                      window_size_um: tuple[float, float, float] | None = None,
                      window_origin_um: tuple[float, float, float] | None = None,
                      window_bounds_um: tuple[float, ...] | None = None, overlays: bool = True,
-                     max_sphere_overlap: float | None = 0.0) -> dict[str, Any]:
+                     max_sphere_overlap: float | None = 0.0, map_path: str | os.PathLike | None = None,
+                     map_dataset: str | None = None, map_shell_um: float = 0.5) -> dict[str, Any]:
     """Read ``image``, segment it and write all outputs into ``out_dir``; returns the report.
 
     ``max_sphere_overlap``: largest overlap of two table spheres, as a fraction of the smaller
     radius (radii are shrunk to respect it; None keeps the equivalent radii as they are).
+    ``map_path``: co-registered chemical map (:mod:`femsim.segmentation.chemmap`), read and
+    checked before the segmentation, so that a bad map writes nothing.
     """
     if max_sphere_overlap is not None and not 0.0 <= max_sphere_overlap < 1.0:
         raise InputError(f"--max-sphere-overlap {max_sphere_overlap}: must lie in [0, 1)")
@@ -122,9 +126,25 @@ def run_segmentation(image: str | os.PathLike, out_dir: str | os.PathLike, voxel
         window = resolve_window((nx * h, ny * h, nz * h), window_size_um, window_origin_um, window_bounds_um)
     elif window_size_um or window_bounds_um:
         raise InputError("--window/--window-size need a 3D volume", file=vol.source)
+    chem = shell_vox = None
+    if map_path is not None:
+        shell_vox = chemmap.shell_voxels(map_shell_um, vol.voxel_size_um)
+        chem = chemmap.read_map(map_path, vol.data.shape, vol.voxel_size_um, map_dataset, crop, downsample,
+                                max_memory_gb)
     seg = pipeline.segment_image(vol.data, vol.voxel_size_um, cfg, vol.source)
     report = build_report(seg, vol, cfg)
+    stats = None
+    if chem is not None:
+        masks = chemmap.region_masks(seg.labels, seg.solid, seg.open_crack, seg.fine_crack, shell_vox)
+        stats = chemmap.map_statistics(seg.labels, masks, chem)
+        report["chemical_map"] = chemmap.summary(stats, str(map_path), map_shell_um, shell_vox)
     info = outputs.write_all(out_dir, seg, window, vol.offset_vox, overlays, max_sphere_overlap)
+    if stats is not None:
+        write_csv(Path(out_dir) / "chemical_map.csv", chemmap.map_header(),
+                  [[int(stats["id"][i])] + [stats[c][i] for c in chemmap.map_header()[1:]]
+                   for i in range(len(stats["id"]))])
+        chemmap.write_figure(Path(out_dir) / "chemical_map.png", chem, seg.labels, stats)
+        info["files"] += ["chemical_map.csv", "chemical_map.png"]
     report.update(info)
     timings = {"read": round(t_read, 3), **seg.timings}
     report["timings_s"] = timings
