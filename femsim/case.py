@@ -51,8 +51,8 @@ class Mesh:
     size_particle_core_um: float = spec(2.0, gt=0, unit="µm", doc="element size deep inside particles")
     grading_distance_um: float = spec(2.0, gt=0, unit="µm", doc="distance over which sizes grow away from surfaces")
     optimize: bool = spec(True, doc="run gmsh's tetrahedral optimiser after meshing")
-    threads: int = spec(1, ge=1, doc="gmsh threads (1 keeps meshing reproducible)")
-    seed: int = spec(1, ge=0, doc="gmsh random seed")
+    threads: int = spec(1, ge=1, le=1024, doc="gmsh threads (1 keeps meshing reproducible)")
+    seed: int = spec(1, ge=0, le=2**31 - 1, doc="gmsh random seed (a C int)")
 
 
 @dataclasses.dataclass
@@ -212,9 +212,11 @@ def _cross_checks(case: Case) -> list[str]:
     if case.geometry.particle_table is None and case.mesh.file is None:
         problems.append("geometry.particle_table: required (or give mesh.file)")
     elif case.mesh.file is None and not Path(case.geometry.particle_table).is_file():
-        problems.append(f"geometry.particle_table: file not found: {case.geometry.particle_table}")
+        what = "is a folder, not a file" if Path(case.geometry.particle_table).is_dir() else "file not found"
+        problems.append(f"geometry.particle_table: {what}: {case.geometry.particle_table}")
     if case.mesh.file is not None and not Path(case.mesh.file).is_file():
-        problems.append(f"mesh.file: file not found: {case.mesh.file}")
+        what = "is a folder, not a file" if Path(case.mesh.file).is_dir() else "file not found"
+        problems.append(f"mesh.file: {what}: {case.mesh.file}")
     try:
         sets = build_material_sets(case.materials, case.protocol.temperature_K)
     except InputError as exc:
@@ -255,11 +257,13 @@ def parse_case(data: dict[str, Any], source: Path | None = None) -> Case:
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Read a TOML file; syntax errors and missing files become one-line InputErrors."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError("is a folder, not a TOML file", file=str(path))
     if not path.is_file():
         raise InputError("file not found", file=str(path))
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        raw = path.read_bytes()
+        return tomllib.loads(raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8"))  # UTF-8 BOM dropped
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"TOML syntax error: {exc}", file=str(path)) from None
     except UnicodeDecodeError:

@@ -66,6 +66,8 @@ def _coerce(value: Any, tp: Any, key: str, problems: list[str]) -> Any:
         return None
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
+            if not -2**63 <= value < 2**63:
+                problems.append(f"{key}: must fit a 64-bit integer (|value| < 2^63), got {value}")
             return value
         problems.append(f"{key}: must be an integer, got {type(value).__name__} {value!r}")
         return None
@@ -106,6 +108,10 @@ def _coerce(value: Any, tp: Any, key: str, problems: list[str]) -> Any:
     return value
 
 
+def _num(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
 def _check_bounds(value: Any, meta: dict, key: str, problems: list[str]) -> None:
     values = value if isinstance(value, list | tuple) else [value]
     for v in values:
@@ -115,7 +121,7 @@ def _check_bounds(value: Any, meta: dict, key: str, problems: list[str]) -> None
                                ("lt", lambda a, b: a < b, "<"), ("le", lambda a, b: a <= b, "<=")):
             bound = meta.get(name)
             if bound is not None and not op(v, bound):
-                problems.append(f"{key}: must be {text} {bound:g}, got {v:g}")
+                problems.append(f"{key}: must be {text} {_num(bound)}, got {_num(v)}")
                 return
 
 

@@ -14,6 +14,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("case", nargs="?", help="case TOML file")
     parser.add_argument("--force", action="store_true", help="rebuild even if an up-to-date mesh exists")
     parser.add_argument("--out", metavar="DIR", help="output folder (default: <results folder>/mesh)")
+    parser.add_argument("--allow-large", action="store_true",
+                        help="accept a mesh estimated above the element-count limit (femsim validate says it)")
     gen = parser.add_argument_group("packing generator (--generate)")
     gen.add_argument("--generate", metavar="OUT_CSV", help="write a seeded packing table and exit")
     gen.add_argument("--n", type=int, default=52, help="number of particles (default 52)")
@@ -62,7 +64,10 @@ def run(args: argparse.Namespace) -> int:
     from femsim.case import load_case
     from femsim.geometry.pipeline import REPORT_NAME, mesh_case
 
+    from femsim.preflight import preflight
+
     case = load_case(args.case)
+    preflight(case, allow_large=args.allow_large)
     msh = mesh_case(case, out_dir=args.out, force=args.force)
     if world_rank_size()[0] != 0:
         return 0

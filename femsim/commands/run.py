@@ -26,11 +26,11 @@ def run(args: argparse.Namespace) -> int:
     from femsim.preflight import preflight
 
     case = load_case(args.case)
-    preflight(case, allow_large=args.allow_large)  # what would stop the run later, before anything is touched
     if args.out:
         case.output.folder = Path(args.out).resolve()
     # one run per results folder, for the whole run (rank 0 holds it; refusals reach every rank)
     with collective_lock(case.results_dir(), comm_world() if in_mpi_run() else None, force=args.force):
+        preflight(case, allow_large=args.allow_large)  # what would stop the run later, before any output
         from femsim.simulation import run_case
 
         result = run_case(case, resume=args.resume)

@@ -108,7 +108,13 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from femsim.errors import InputError
     from femsim.segmentation.pipeline import SegmentConfig
+
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise InputError("--out: is a file, not a folder", file=args.out)
     from femsim.segmentation.workflow import run_segmentation
 
     cfg = SegmentConfig(

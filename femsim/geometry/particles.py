@@ -98,10 +98,12 @@ def read_particle_table(path: str | Path) -> ParticleTable:
     """
     path = Path(path)
     file = str(path)
+    if path.is_dir():
+        raise InputError("is a folder, not a particle table file", file=file)
     if not path.is_file():
         raise InputError("particle table not found", file=file)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a UTF-8 byte-order mark (Excel) is dropped
     except UnicodeDecodeError:
         raise InputError("particle table is not a UTF-8 text file", file=file) from None
     lines = _data_lines(text)

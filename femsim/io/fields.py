@@ -65,13 +65,19 @@ class _Collection:
         raise_together(comm, error)
         piece = f"{stem}_p{rank}_000000.vtu"
         try:
-            with dolfinx.io.VTKFile(comm, str(tmp / f"{stem}.pvd"), "w") as vtk:
+            vtk = dolfinx.io.VTKFile(comm, str(tmp / f"{stem}.pvd"), "w")
+            try:
                 vtk.write_function(functions, time_s)
+            finally:
+                vtk.close()
+                del vtk  # its per-time .pvd is written on destruction: now, inside tmp
             _move_complete(tmp / piece, self.folder / piece)
         except OSError as exc:
             error = exc
-        except RuntimeError as exc:  # the C++ writer's failures
-            error = OSError(errno.EIO, str(exc), str(tmp / piece))
+        except RuntimeError as exc:  # the C++ writer's failures: name a full disk as such
+            full = shutil.disk_usage(self.folder).free < max(1 << 20, 0.001 * shutil.disk_usage(self.folder).total)
+            error = OSError(errno.ENOSPC if full else errno.EIO,
+                            f"{os.strerror(errno.ENOSPC) if full else 'VTK write failed'} ({exc})", str(tmp / piece))
         raise_together(comm, error)
         self.entries = [(t, f) for t, f in self.entries if t < time_s - 1e-9] + [(time_s, f"{stem}000000.pvtu")]
         if rank == 0:

@@ -19,6 +19,21 @@ from femsim.mpi import raise_together
 
 RESERVE_NAME = ".run.json.reserve"
 RESERVE_BYTES = 64 * 1024
+#: a resolved case larger than this (as JSON) is kept in run.json by reference (case file + sha256)
+CASE_INLINE_MAX_BYTES = 1_000_000
+
+
+def case_record(case: dict[str, Any], case_file: str | None) -> dict[str, Any]:
+    """run.json's ``case``: the resolved case itself, or, above :data:`CASE_INLINE_MAX_BYTES`,
+    ``{"by_reference": case file, "sha256": sha256 of its canonical JSON, "bytes": size}``
+    (the canonical JSON is ``json.dumps(case, sort_keys=True, default=str)``)."""
+    import hashlib
+    import json
+
+    text = json.dumps(case, sort_keys=True, default=str)
+    if len(text) <= CASE_INLINE_MAX_BYTES:
+        return case
+    return {"by_reference": case_file, "sha256": hashlib.sha256(text.encode()).hexdigest(), "bytes": len(text)}
 
 TIMESERIES_HEADER = ["time_s", "current_A", "voltage_V", "electrolyte_potential_drop_V", "soc_mean",
                      "soc_separator_10um", "soc_collector_10um", "newton_iterations", "dt_s"]
@@ -111,6 +126,8 @@ class ResultsWriter:
         return False
 
     def update_manifest(self, **items: Any) -> None:
+        if isinstance(items.get("case"), dict):
+            items["case"] = case_record(items["case"], items.get("case_file", self.manifest.get("case_file")))
         self.manifest.update(items)
         self.manifest["updated"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         self._on_root(write_json, self.folder / "run.json", self.manifest)

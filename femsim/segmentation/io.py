@@ -106,6 +106,12 @@ def _cropped_shape(shape: tuple[int, ...], crop: tuple[slice, ...] | None, downs
 def check_memory(shape: tuple[int, ...], source: str, crop_given: bool, downsample: int,
                  max_memory_gb: float | None = None) -> int:
     """Refuse a volume whose segmentation would not fit in memory; return the estimate (bytes)."""
+    if 0 in shape:  # what the crop / downsampling left of the image
+        flags = " and ".join(f for f, on in (("--crop", crop_given), (f"--downsample {downsample}", downsample > 1))
+                             if on) or "the image"
+        raise InputError(f"{flags} leaves nothing of the image (shape {'x'.join(map(str, shape))} after "
+                         f"cropping/downsampling): use bounds inside the image and a smaller downsampling factor",
+                         file=source)
     nvox = int(np.prod(shape, dtype=np.int64))
     need = nvox * BYTES_PER_VOXEL
     limit = int(max_memory_gb * 1024**3) if max_memory_gb else int(0.8 * _available_memory_bytes())

@@ -33,6 +33,8 @@ A sweep file (TOML, data only)::
 ``logspace`` spaces ``num`` values geometrically between the *values* ``start`` and ``stop`` (not
 exponents). Keys with ``[set]`` and axes are checked against the case schema (unknown keys with a
 did-you-mean); each point's case is then validated in full, and every problem is reported at once.
+A sweep of more than ``sweep.max_points`` points (default 10 000) is refused from the axis lengths
+alone, before any value, point or file is made.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import difflib
 import hashlib
 import itertools
 import json
+import math
 import re
 import typing
 from pathlib import Path
@@ -83,6 +86,8 @@ class SweepInfo:
     folder: Path | None = spec(None, path=True,
                                doc="sweep folder (relative to the sweep file; default results/sweeps/<stem>)")
     share_meshes: bool = spec(True, doc="mesh once per distinct geometry + mesh settings at plan time")
+    max_points: int = spec(10_000, ge=1, le=10_000_000,
+                           doc="refuse a sweep with more points than this (counted before any is built)")
     description: str = spec("", doc="free text")
 
 
@@ -253,6 +258,30 @@ def axis_values(axis: Axis, where: str, problems: list[str]) -> list[Any]:
     return [rng.start * (rng.stop / rng.start) ** (i / (n - 1)) for i in range(n)]
 
 
+def _axis_length(axis: Axis) -> int:
+    """Number of values of an axis, without building them (0 when malformed)."""
+    if axis.values is not None:
+        return len(axis.values)
+    rng = axis.linspace or axis.logspace
+    return int(rng.num) if rng is not None else 0
+
+
+def _check_point_count(sf: Any, problems: list[str]) -> bool:
+    """Refuse more than ``sweep.max_points`` points before any value or point is allocated
+    (returns whether it did)."""
+    lengths = [_axis_length(a) for a in sf.axis]
+    if not lengths:
+        return False
+    count = math.prod(lengths) if sf.sweep.combine == "product" else max(lengths)
+    limit = sf.sweep.max_points
+    if count > limit:
+        how = " x ".join(map(str, lengths)) if sf.sweep.combine == "product" else f"longest axis {count}"
+        problems.append(f"axis: the sweep has {count:,} points ({how}), more than sweep.max_points = {limit:,}; "
+                        f"use fewer values or raise sweep.max_points")
+        return True
+    return False
+
+
 def _label_value(value: Any) -> str:
     if isinstance(value, bool):
         text = "true" if value else "false"
@@ -333,6 +362,8 @@ def load_sweep(path: str | Path, folder: str | Path | None = None) -> Sweep:
         problem, _ = case_key_info(key)
         if problem:
             problems.append(f"set.{key}: {problem}")
+    if _check_point_count(sf, problems):  # stop here: building the values would exhaust memory
+        raise InputError(problems[0], file=str(path), problems=problems[1:])
     values: list[list[Any]] = []
     seen: set[str] = set()
     for i, axis in enumerate(sf.axis):

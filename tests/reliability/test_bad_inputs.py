@@ -75,6 +75,8 @@ class Bad:
     args: list[str]
     expect: list[str]
     files: dict[str, str | bytes | Callable[[Path], None]] = dataclasses.field(default_factory=dict)
+    code: int = 2  # 3: a problem of the environment (read-only, disk full)
+    env: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _case_entry(name: str, command: str, expect: list[str], case_text: str | bytes = CASE,
@@ -164,7 +166,97 @@ CATALOGUE: list[Bad] = [
     _seg("negative-voxel-size", "ok.tif", ["ok.tif", "voxel size", "-0.5"], lambda p: _tiff(p, truncate=False),
          voxel="-0.5"),
     _seg("unknown-format", "image.txt", ["image.txt", "format"], b"not an image\n"),
+    # --- validate checks everything run would refuse (issue 17): the particle table ----------------
+    _case_entry("validate-table-nan", "validate", ["table.csv", "row", "nan"], table_text=table("4,7.0,nan,7.0,2.4")),
+    _case_entry("validate-table-duplicate-id", "validate", ["table.csv", "duplicate id 3"],
+                table_text=table("3,7.0,3.0,7.0,2.4")),
+    _case_entry("validate-table-empty", "validate", ["table.csv", "empty"], table_text="id,x,y,z,radius\n"),
+    _case_entry("validate-table-outside-box", "validate", ["table.csv", "row", "outside"],
+                table_text=table("4,30.0,3.0,7.0,2.4")),
+    _case_entry("validate-table-overlap", "validate", ["table.csv", "rows", "ids"], table_text=table("4,2.9,2.9,2.9,2.4")),
+    _case_entry("validate-table-missing-column", "validate", ["table.csv", "radius"],
+                table_text="id,x,y,z\n1,2.8,2.8,2.8\n"),
+    _case_entry("validate-table-bom-bad-row", "validate", ["table.csv", "row", "abc"],
+                table_text="\ufeff" + table("4,abc,3.0,7.0,2.4")),
+    # geometry feasibility
+    _case_entry("radius-larger-than-box", "validate", ["table.csv", "radius 12", "smallest edge (10"],
+                table_text=table("4,7.0,3.0,7.0,12.0")),
+    _case_entry("radius-larger-than-box-run", "run", ["table.csv", "radius 12", "too large"],
+                table_text=table("4,7.0,3.0,7.0,12.0")),
+    _case_entry("radius-larger-than-box-mesh", "mesh", ["table.csv", "radius 12"], table_text=table("4,7.0,3.0,7.0,12.0")),
+    # PETSc options, checked by PETSc
+    _case_entry("petsc-option-unknown", "validate", ["solver.petsc_options.ksp_typo", "not a PETSc option"],
+                CASE + '[solver.petsc_options]\nksp_typo = "gmres"\n'),
+    _case_entry("petsc-option-bad-type", "run", ["solver.petsc_options.ksp_type", "nonsense"],
+                CASE + '[solver.petsc_options]\nksp_type = "nonsense"\n'),
+    _case_entry("petsc-option-bad-number", "validate", ["solver.petsc_options.ksp_rtol", "abc"],
+                CASE + '[solver.petsc_options]\nksp_rtol = "abc"\n'),
+    _case_entry("petsc-option-bad-int", "validate", ["solver.petsc_options.snes_max_it", "many"],
+                CASE + '[solver.petsc_options]\nsnes_max_it = "many"\n'),
+    # physically impossible values, with the bound stated
+    _case_entry("c-rate-1e300", "validate", ["protocol.c_rate", "1e+300", "diffusion-limited", "at most c_rate"],
+                case(("c_rate = 5.0", "c_rate = 1e300"))),
+    _case_entry("c-rate-1e300-run", "run", ["protocol.c_rate", "diffusion-limited"], case(("c_rate = 5.0", "c_rate = 1e300"))),
+    _case_entry("c-rate-inf", "validate", ["protocol.c_rate", "finite"], case(("c_rate = 5.0", "c_rate = inf"))),
+    _case_entry("c-rate-nan", "validate", ["protocol.c_rate", "nan"], case(("c_rate = 5.0", "c_rate = nan"))),
+    # unbounded work: the mesh-size estimate
+    _case_entry("mesh-size-tiny", "validate", ["mesh.size_surface_um", "cells", "--allow-large"],
+                CASE + "[mesh]\nsize_surface_um = 0.001\n"),
+    _case_entry("mesh-size-tiny-run", "run", ["mesh.size_surface_um", "--allow-large"], CASE + "[mesh]\nsize_surface_um = 0.001\n"),
+    _case_entry("mesh-size-tiny-mesh", "mesh", ["mesh.size_surface_um", "--allow-large"],
+                CASE + "[mesh]\nsize_surface_um = 0.001\n"),
+    # integers against their type's range
+    _case_entry("seed-above-int64", "validate", ["mesh.seed", "9223372036854775808", "64-bit"],
+                CASE + "[mesh]\nseed = 9223372036854775808\n"),
+    _case_entry("seed-above-c-int", "validate", ["mesh.seed", "2147483647", "2147483648"],
+                CASE + "[mesh]\nseed = 2147483648\n"),
+    _case_entry("threads-float", "validate", ["mesh.threads", "2.5"], CASE + "[mesh]\nthreads = 2.5\n"),
+    _case_entry("snapshot-every-negative", "validate", ["output.snapshot_every_steps", "-1"],
+                case(("times_s = [1.0]", "times_s = [1.0]\nsnapshot_every_steps = -1"))),
+    # a folder where a file is expected, a file where a folder is expected
+    Bad("case-file-is-a-folder", "validate", ["validate", "cases"], ["cases", "is a folder"], {"cases/keep.txt": "x"}),
+    _case_entry("particle-table-is-a-folder", "validate", ["geometry.particle_table", "is a folder"],
+                case(('particle_table = "table.csv"', 'particle_table = "tables"'))),
+    Bad("run-out-is-a-file", "run", ["run", "case.toml", "--out", "table.csv"], ["table.csv", "is a file, not a folder"],
+        {"case.toml": CASE, "table.csv": TABLE}),
+    Bad("segment-out-is-a-file", "segment", ["segment", "ok.tif", "--voxel-size", "0.5", "--out", "out.txt"],
+        ["out.txt", "--out", "is a file"], {"ok.tif": lambda p: _tiff(p, truncate=False), "out.txt": "x"}),
+    # the results folder: locked by another run, read-only, disk full (environment: exit 3)
+    Bad("results-locked-by-other-host", "run", ["run", "case.toml"], ["locked by host node-elsewhere", "PID 4242",
+                                                                      "--force"],
+        {"case.toml": CASE, "table.csv": TABLE, "results/case/.femsim.lock":
+         '{"host": "node-elsewhere", "pid": 4242, "started": "2026-01-01T00:00:00+00:00"}\n'}),
+    Bad("results-read-only", "run", ["run", "case.toml"], ["results/case/.femsim.lock", "read-only file system",
+                                                           "[EROFS]"],
+        {"case.toml": CASE, "table.csv": TABLE}, code=3, env={"FEMSIM_IO_FAULT": "EROFS:.femsim.lock:1"}),
+    Bad("results-disk-full", "run", ["run", "case.toml"], ["No space left on device", "[ENOSPC]"],
+        {"case.toml": CASE, "table.csv": TABLE}, code=3, env={"FEMSIM_IO_FAULT": "ENOSPC:.femsim.lock:1"}),
+    Bad("results-permission", "run", ["run", "case.toml"], ["Permission denied", "[EACCES]"],
+        {"case.toml": CASE, "table.csv": TABLE}, code=3, env={"FEMSIM_IO_FAULT": "EACCES:.femsim.lock:1"}),
+    # images: crop, downsampling
+    Bad("crop-outside-image", "segment", ["segment", "ok.tif", "--voxel-size", "0.5", "--out", "seg", "--crop",
+                                          "100:200,0:10,0:10"], ["ok.tif", "--crop", "leaves nothing"],
+        {"ok.tif": lambda p: _tiff(p, truncate=False)}),
+    Bad("downsample-too-large", "segment", ["segment", "ok.npy", "--voxel-size", "0.5", "--out", "seg",
+                                            "--downsample", "100000"], ["ok.npy", "--downsample 100000", "leaves nothing"],
+        {"ok.npy": _npy(np.ones((16, 32, 32), np.uint8))}),
+    _seg("folder-without-slices", "slices", ["slices", "folder", "no .tif"], lambda p: p.mkdir()),
+    # sweeps: point-count guard (refused before any point is built), a file as the sweep folder
+    Bad("sweep-million-points", "sweep", ["sweep", "plan", "sweep.toml", "--dir", "sw"],
+        ["sweep.toml", "1,000,000 points", "1000 x 1000", "sweep.max_points = 10,000"],
+        {"case.toml": CASE, "table.csv": TABLE, "sweep.toml":
+         '[sweep]\nbase = "case.toml"\n[[axis]]\nkey = "protocol.c_rate"\nlinspace = {start = 1.0, stop = 5.0, num = 1000}\n'
+         '[[axis]]\nkey = "protocol.end_time_s"\nlinspace = {start = 1.0, stop = 2.0, num = 1000}\n'}),
+    Bad("sweep-dir-is-a-file", "sweep", ["sweep", "plan", "sweep.toml", "--dir", "table.csv", "--no-mesh"],
+        ["table.csv", "sweep folder is a file"],
+        {"case.toml": CASE, "table.csv": TABLE, "sweep.toml":
+         '[sweep]\nbase = "case.toml"\n[[axis]]\nkey = "protocol.c_rate"\nvalues = [1.0, 2.0]\n'}),
 ]
+
+
+for _entry in CATALOGUE:  # a folder where the case expects the particle table
+    if _entry.name == "particle-table-is-a-folder":
+        _entry.files["tables/keep.txt"] = "x"
 
 
 def _tree(folder: Path) -> dict[str, tuple[int, int]]:
@@ -178,6 +270,7 @@ def _prepare(entry: Bad, folder: Path) -> None:
     folder.mkdir(parents=True)
     for name, content in entry.files.items():
         path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         if callable(content):
             content(path)
         elif isinstance(content, bytes):
@@ -186,7 +279,7 @@ def _prepare(entry: Bad, folder: Path) -> None:
             path.write_text(content)
     if entry.command in ("run", "mesh"):  # an earlier run's files must not be touched
         old = folder / "results" / "case"
-        (old / "mesh").mkdir(parents=True)
+        (old / "mesh").mkdir(parents=True, exist_ok=True)
         (old / "run.json").write_text('{"status": "finished"}\n')
         (old / "timeseries.csv").write_text("time_s\n0.0\n")
         (old / "mesh" / "rve.msh").write_text("old mesh\n")
@@ -195,9 +288,9 @@ def _prepare(entry: Bad, folder: Path) -> None:
 def _check(entry: Bad, folder: Path) -> str | None:
     """Run one entry; returns a description of what went wrong, or None."""
     before = _tree(folder)
-    proc = run_femsim(entry.args, cwd=folder, timeout=120, extra_env={"MPLBACKEND": "Agg"})
+    proc = run_femsim(entry.args, cwd=folder, timeout=120, extra_env={"MPLBACKEND": "Agg", **entry.env})
     problems = []
-    if proc.returncode != 2:
+    if proc.returncode != entry.code:
         problems.append(f"exit code {proc.returncode}")
     if "Traceback" in proc.stderr:
         problems.append("traceback")
@@ -218,9 +311,9 @@ def _check(entry: Bad, folder: Path) -> str | None:
 
 
 def test_catalogue_is_large_enough():
-    assert len(CATALOGUE) >= 30
+    assert len(CATALOGUE) >= 60
     assert len({e.name for e in CATALOGUE}) == len(CATALOGUE)
-    assert {e.command for e in CATALOGUE} == {"validate", "run", "mesh", "segment"}
+    assert {e.command for e in CATALOGUE} == {"validate", "run", "mesh", "segment", "sweep"}
 
 
 def test_bad_inputs(tmp_path):
@@ -245,3 +338,24 @@ def test_debug_shows_the_traceback(tmp_path):
     (tmp_path / "case.toml").write_text(case(("c_rate = 5.0", "c_rat = 5.0")))
     proc = run_femsim(["--debug", "validate", "case.toml"], cwd=tmp_path, timeout=60)
     assert proc.returncode != 0 and "Traceback" in proc.stderr and "protocol.c_rat" in proc.stderr
+
+
+def test_utf8_bom_is_dropped_from_case_and_table(tmp_path):
+    """A UTF-8 byte-order mark (Excel's CSV export, some Windows editors) is not an error."""
+    (tmp_path / "case.toml").write_bytes(b"\xef\xbb\xbf" + CASE.encode())
+    (tmp_path / "table.csv").write_bytes(b"\xef\xbb\xbf" + TABLE.encode())
+    proc = run_femsim(["validate", "case.toml"], cwd=tmp_path, timeout=60)
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr
+    assert "\ufeff" not in proc.stdout + proc.stderr
+
+
+def test_large_case_is_kept_in_run_json_by_reference(tmp_path):
+    from femsim.io.results import CASE_INLINE_MAX_BYTES, case_record
+    from femsim.sweep.plan import case_digest
+
+    small = {"case": {"description": "x"}}
+    assert case_record(small, "c.toml") is small
+    big = {"case": {"description": "x" * (CASE_INLINE_MAX_BYTES + 1)}}
+    record = case_record(big, "c.toml")
+    assert record["by_reference"] == "c.toml" and record["bytes"] > CASE_INLINE_MAX_BYTES
+    assert record["sha256"][:16] == case_digest(big)  # sweep status still spots a stale point

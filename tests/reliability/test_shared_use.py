@@ -133,6 +133,7 @@ def test_disk_full_is_one_line_exit_3_and_run_json_failed(tmp_path, meshed, rank
                 assert (out / "fields" / f).is_file()
         for vtk in [*(out / "fields").glob("*.vtu"), *(out / "fields").glob("*.pvtu")]:
             assert vtk.read_bytes().rstrip().endswith(b"</VTKFile>"), vtk
+        assert len(list((out / "fields").glob(".tmp_*"))) == 1  # only the piece set that failed
 
 
 def test_output_files_honour_the_umask(tmp_path):
