@@ -50,6 +50,15 @@ class _Collection:
             text = index.read_text()
             self.entries = [(float(t), f) for t, f in re.findall(r'timestep="([^"]+)"[^>]*file="([^"]+)"', text)]
 
+    def _together(self, error: BaseException | None, tmp: Path) -> None:
+        """Raise an error of any rank on every rank, removing the unfinished piece set first."""
+        try:
+            raise_together(self.comm, error)
+        except OSError:
+            if self.comm.rank == 0:
+                shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
     def write(self, functions: list[Any], time_s: float) -> None:
         dolfinx = import_dolfinx()
         comm, rank = self.comm, self.comm.rank
@@ -78,7 +87,7 @@ class _Collection:
             full = shutil.disk_usage(self.folder).free < max(1 << 20, 0.001 * shutil.disk_usage(self.folder).total)
             error = OSError(errno.ENOSPC if full else errno.EIO,
                             f"{os.strerror(errno.ENOSPC) if full else 'VTK write failed'} ({exc})", str(tmp / piece))
-        raise_together(comm, error)
+        self._together(error, tmp)
         self.entries = [(t, f) for t, f in self.entries if t < time_s - 1e-9] + [(time_s, f"{stem}000000.pvtu")]
         if rank == 0:
             try:
@@ -90,7 +99,7 @@ class _Collection:
                            f"{body}  </Collection>\n</VTKFile>\n")
             except OSError as exc:
                 error = exc
-        raise_together(comm, error)
+        self._together(error, tmp)
 
 
 class FieldWriter:

@@ -23,6 +23,13 @@ from _reliability_helpers import env, femsim_cmd, read_series, run_and_kill, run
 serial_only = pytest.mark.skipif(in_mpi_run(), reason="launches its own processes")
 
 
+def _children_cpu_s() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _dead_pid() -> int:
     proc = subprocess.Popen(["true"])
     proc.wait()
@@ -73,15 +80,17 @@ def test_second_run_into_one_folder_is_refused_and_the_first_stays_clean(tmp_pat
     while not (lock.is_file() and lock.stat().st_size > 0):
         assert first.poll() is None and time.monotonic() - t0 < 60, "first run did not take the lock"
         time.sleep(0.02)
-    t1 = time.monotonic()
+    t1, cpu1 = time.monotonic(), _children_cpu_s()
     second = run_femsim(["run", str(case), "--out", str(out)], timeout=60)
-    refused_s = time.monotonic() - t1
+    refused_s, cpu_s = time.monotonic() - t1, _children_cpu_s() - cpu1  # the first is not reaped yet
     still_running = first.poll() is None
     _, err = first.communicate(timeout=240)
-    print(f"second run refused after {refused_s:.2f} s (first still running: {still_running}): "
-          f"{second.stderr.strip()}")
+    # 2 s on an idle machine (0.34 s measured); a shared CI machine stretches wall time by its load
+    load = max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+    print(f"second run refused after {refused_s:.2f} s wall, {cpu_s:.2f} s CPU, load factor {load:.1f} "
+          f"(first still running: {still_running}): {second.stderr.strip()}")
     assert still_running
-    assert second.returncode == 2 and refused_s <= 2.0
+    assert second.returncode == 2 and cpu_s <= 1.0 and refused_s <= 2.0 * load
     line, = [x for x in second.stderr.splitlines() if x.startswith("error:")]
     assert f"PID {first.pid}" in line and socket.gethostname() in line and "started" in line, line
     assert "Traceback" not in second.stderr
@@ -133,7 +142,7 @@ def test_disk_full_is_one_line_exit_3_and_run_json_failed(tmp_path, meshed, rank
                 assert (out / "fields" / f).is_file()
         for vtk in [*(out / "fields").glob("*.vtu"), *(out / "fields").glob("*.pvtu")]:
             assert vtk.read_bytes().rstrip().endswith(b"</VTKFile>"), vtk
-        assert len(list((out / "fields").glob(".tmp_*"))) == 1  # only the piece set that failed
+        assert not list((out / "fields").glob(".tmp_*"))  # the unfinished piece set is removed
 
 
 def test_output_files_honour_the_umask(tmp_path):
