@@ -208,7 +208,8 @@ def parameter_values(inp: HalfCellInputs, variant: str = "full") -> Any:
 BPX_TAKEN = ("Positive electrode OCP [V]", "Positive electrode OCP entropic change [V.K-1]",
              "Positive electrode exchange-current density [A.m-2]", "Positive particle diffusivity [m2.s-1]",
              "Maximum concentration in positive electrode [mol.m-3]", "Electrolyte conductivity [S.m-1]",
-             "Electrolyte diffusivity [m2.s-1]", "Cation transference number", "Thermodynamic factor")
+             "Electrolyte diffusivity [m2.s-1]", "Cation transference number", "Thermodynamic factor",
+             "Reference temperature [K]")
 
 
 def _parameter_values_from_bpx(inp: HalfCellInputs, variant: str) -> Any:

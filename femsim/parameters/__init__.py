@@ -90,6 +90,9 @@ def build_material_sets(materials: Any, temperature_K: float | None = None) -> M
     problems: list[str] = []
     sets = {}
     notes = list(imported.notes) if imported else []
+    if imported:
+        notes.insert(0, f"cathode {imported.cathode.name!r} and its electrolyte replace materials.cathode "
+                        f"({materials.cathode!r}) and materials.electrolyte ({materials.electrolyte!r})")
     for attr, base in bases.items():
         overrides = getattr(materials, f"{attr}_overrides")
         try:

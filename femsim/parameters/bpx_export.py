@@ -107,7 +107,9 @@ def export_bpx(case: Any, path: str | Path) -> dict[str, Any]:
     cathode = dataclasses.replace(cathode, temperature=cathode.reference_temperature)
     box = case.geometry.box_um
     area_m2 = box[0] * box[1] * 1e-12
+    height_m = (box[2] + case.geometry.separator_thickness_um) * 1e-6
     cell = {"Electrode area [m2]": area_m2, "Number of electrode pairs connected in parallel to make a cell": 1,
+            "External surface area [m2]": 2.0 * area_m2, "Volume [m3]": area_m2 * height_m,
             "Lower voltage cut-off [V]": min(case.protocol.voltage_cutoff_V, 3.0),
             "Upper voltage cut-off [V]": max(case.protocol.voltage_cutoff_V, 4.2),
             "Nominal cell capacity [A.h]": case.protocol.capacity_mAh_cm2 * 10.0 * area_m2}

@@ -376,7 +376,7 @@ def bpx_document(cathode: ImportedCathode, electrolyte: ImportedElectrolyte, *, 
     """A BPX ``Partial`` document (positive electrode, electrolyte, cell; mechanics in User-defined)."""
     pos = {field: _to_bpx(getattr(cathode, attr)) for field, attr, *_ in CATHODE_FIELDS}
     el = {field: _to_bpx(getattr(electrolyte, attr)) for field, attr, *_ in ELECTROLYTE_FIELDS}
-    user: dict[str, Any] = {"description": "femsim: positive-electrode mechanics and the thermodynamic factor"}
+    user: dict[str, Any] = {}  # no 'description': PyBaMM's BPX reader takes every User-defined entry as a number
     for name, attr, _unit in USER_DEFINED_FIELDS:
         value = electrolyte.thermodynamic_factor if attr == "electrolyte.thermodynamic_factor" else getattr(cathode,
                                                                                                              attr)

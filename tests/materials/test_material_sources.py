@@ -57,3 +57,35 @@ def test_pybamm_okane2022_mechanics_and_unknown_set() -> None:
     with pytest.raises(InputError, match="unknown PyBaMM parameter set 'Chen2021'"):
         pybamm_materials("Chen2021")
     assert FARADAY > 0
+
+
+def test_readme_lists_the_mapping() -> None:
+    """Every row of the BPX mapping appears in the README table and in ``validate --describe``."""
+    from pathlib import Path
+
+    from femsim.parameters import describe_material_sources
+    from femsim.parameters.bpx_format import mapping_rows
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    described = "\n".join(describe_material_sources())
+    for field, attr, _unit in mapping_rows():
+        assert f"| `{field}` |" in readme, field
+        assert f"{field} -> {attr}" in described, field
+
+
+def test_nmc811_case_from_the_slice_statistics() -> None:
+    """``cases/nmc811``: the NMC811 set on the packing sized by the holotomography slice."""
+    import json
+    from pathlib import Path
+
+    from femsim.case import load_case
+    from femsim.geometry.particles import read_particle_table
+
+    folder = Path(__file__).resolve().parents[2] / "cases" / "nmc811"
+    case = load_case(folder / "nmc811_slice_packing.toml")
+    assert case.materials.cathode == "NMC811_Chen2020"
+    stats = json.loads((folder / "nmc811_slice_statistics.json").read_text(encoding="utf-8"))
+    table = read_particle_table(case.geometry.particle_table)
+    assert len(table.radii) == stats["packing"]["n"] == 49
+    assert stats["sphere_mean_radius_um"] == pytest.approx(4 / np.pi * stats["mean_section_radius_um"])
+    assert abs(table.radii.mean() / stats["sphere_mean_radius_um"] - 1) < 0.05
