@@ -3,6 +3,10 @@
 Writes ``DIR/report/index.html`` (or ``--out``) with the paper's Fig. 5 panels, depth profiles,
 a 3D view of peak stresses and, given measured fracture data, the stress-versus-fracture
 comparison. Several folders: their time series are overlaid in the first folder's report.
+
+On ``femsim segment`` output folders (``femsim report SEG1 SEG2 …``) it compares electrodes side by
+side instead: class-population radar chart, depth profiles, network statistics and 3D network
+views (:mod:`femsim.segmentation.compare`).
 """
 
 from __future__ import annotations
@@ -27,7 +31,13 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="measured fracture depth profile (the CSV `femsim segment` writes)")
     parser.add_argument("--measured-particles", type=Path, metavar="CSV",
                         help="per-particle measured damage classes (columns id, damage_class)")
-    parser.add_argument("--out", type=Path, metavar="OUTDIR", help="output folder (default DIR/report)")
+    parser.add_argument("--out", type=Path, metavar="OUTDIR",
+                        help="output folder (default DIR/report; segmentation folders: SEG1/compare)")
+    parser.add_argument("--depth-window", type=float, default=10.0, metavar="UM",
+                        help="segmentation folders: depth window of the profiles (%(default)s µm)")
+    parser.add_argument("--projected-window", action="store_true",
+                        help="segmentation folders: classify on the sum projection of each depth window "
+                             "(the paper's projected-window method) instead of the 3D labels")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,6 +47,18 @@ def run(args: argparse.Namespace) -> int:
     for d in args.dirs:
         if not d.is_dir():
             raise InputError("results folder not found", file=d)
+    from femsim.segmentation.compare import compare, is_segmentation_folder
+
+    seg = [is_segmentation_folder(d) for d in args.dirs]
+    if any(seg):
+        if not all(seg):
+            other = args.dirs[seg.index(False)]
+            raise InputError("not a `femsim segment` output folder (particles.csv, report.json); "
+                             "segmentation and results folders cannot be mixed", file=other)
+        summary = compare(args.dirs, args.out, args.depth_window, args.projected_window)
+        print(f"comparison of {len(args.dirs)} segmentations: {summary['out']}/index.html "
+              f"({', '.join(summary['files'])})")
+        return 0
     from postprocess.report import make_report
 
     report = make_report(args.dirs[0], out_dir=args.out, time_s=args.time,
