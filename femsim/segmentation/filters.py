@@ -44,14 +44,16 @@ def is_binary(image: np.ndarray) -> bool:
     return np.unique(flat).size <= 2
 
 
-def normalise(image: np.ndarray, source: str | None = None) -> np.ndarray:
-    """Convert to float32 scaled to [0, 1] (min → 0, max → 1).
+def normalise(image: np.ndarray, source: str | None = None, grey_range: tuple[float, float] | None = None
+              ) -> np.ndarray:
+    """Convert to float32 scaled to [0, 1] (min → 0, max → 1, or ``grey_range`` → [0, 1]: the
+    range of the whole volume when a block of it is segmented).
 
     Raises:
         InputError: the image is constant (nothing to segment).
     """
     img = np.asarray(image)
-    lo, hi = float(img.min()), float(img.max())
+    lo, hi = grey_range if grey_range is not None else (float(img.min()), float(img.max()))
     if not hi > lo:
         raise InputError(f"the image is constant (every voxel = {lo:g}): nothing to segment", file=source)
     out = img.astype(np.float32, copy=True)

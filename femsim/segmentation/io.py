@@ -45,6 +45,10 @@ _UNIT_TO_UM = {"um": 1.0, "µm": 1.0, "\\u00b5m": 1.0, "micron": 1.0, "microns":
                "nm": 1e-3, "nanometer": 1e-3, "mm": 1e3, "millimeter": 1e3, "cm": 1e4, "m": 1e6}
 
 
+class MemoryBudgetError(InputError):
+    """The image does not fit the memory budget of a whole-volume segmentation."""
+
+
 @dataclass
 class Volume:
     """An image read from disk.
@@ -119,7 +123,7 @@ def check_memory(shape: tuple[int, ...], source: str, crop_given: bool, downsamp
         factor = int(np.ceil((need / limit) ** (1 / 3))) if len(shape) == 3 else int(np.ceil((need / limit) ** 0.5))
         hint = (f"crop it (--crop z0:z1,y0:y1,x0:x1, in voxels) or downsample it (--downsample {max(2, factor)})"
                 + (" further" if crop_given or downsample > 1 else ""))
-        raise InputError(
+        raise MemoryBudgetError(
             f"image of {'x'.join(map(str, shape))} voxels needs about {need / 1024**3:.1f} GB to segment, "
             f"more than the {limit / 1024**3:.1f} GB allowed: {hint}", file=source)
     return need

@@ -145,7 +145,7 @@ class Segmentation:
 
 
 def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig | None = None,
-                  source: str | None = None) -> Segmentation:
+                  source: str | None = None, grey_range: tuple[float, float] | None = None) -> Segmentation:
     """Run every stage on a 2D slice or a 3D volume (z, y, x).
 
     Args:
@@ -153,6 +153,7 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
         voxel_size_um: voxel edge (µm).
         config: stage settings (defaults above).
         source: file name for error messages.
+        grey_range: grey values mapped to 0 and 1 (default: the image's min and max).
 
     Raises:
         InputError: constant image, no particle found, bad settings.
@@ -170,7 +171,7 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
         timings[name] = round(now - t, 3)
         t = now
 
-    img = filters.normalise(image, source)
+    img = filters.normalise(image, source, grey_range)
     if cfg.invert:  # dark particles on a bright background
         img = 1.0 - img
     raw = img

@@ -10,7 +10,8 @@ network summary), ``elapsed_s`` (read to last file), ``timings_s`` (per stage),
 remove overlaps), ``top_cracked`` (ids ranked by crack fraction), ``n_fragments`` and
 ``fragment_limit`` (objects below the particle size limit, kept out of every particle statistic),
 ``crack_levels`` (grey levels of the crack-type split, None on two-phase images),
-``config`` (all stage settings), ``chemical_map`` (with ``--map``: source, shell thickness and the
+``blocks`` (number of z slabs: volumes over the memory budget are segmented blockwise, see
+:mod:`femsim.segmentation.blocks`), ``config`` (all stage settings), ``chemical_map`` (with ``--map``: source, shell thickness and the
 mean over particles of each region's mean) and ``files``.
 """
 
@@ -27,7 +28,7 @@ import numpy as np
 
 from femsim.errors import InputError
 from femsim.io.atomic import write_csv, write_json
-from femsim.segmentation import chemmap, damage, io, outputs, pipeline
+from femsim.segmentation import blocks, chemmap, damage, io, outputs, pipeline
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,19 @@ def run_segmentation(image: str | os.PathLike, out_dir: str | os.PathLike, voxel
     t0 = time.perf_counter()
     cfg = config or pipeline.SegmentConfig()
     cfg.validate()
-    vol = io.read_image(image, voxel_size_um, dataset, crop, downsample, max_memory_gb)
+    budget = max_memory_gb * 1024**3 if max_memory_gb else 0.8 * io._available_memory_bytes()  # noqa: SLF001
+    try:
+        vol = io.read_image(image, voxel_size_um, dataset, crop, downsample, max_memory_gb)
+        blocked = False
+    except io.MemoryBudgetError as whole:  # too large for one piece: a 3D volume goes in z slabs
+        try:
+            vol = io.read_image(image, voxel_size_um, dataset, crop, downsample,
+                                budget / 1024**3 * io.BYTES_PER_VOXEL / blocks.ASSEMBLED_BYTES_PER_VOXEL)
+        except io.MemoryBudgetError:
+            raise whole from None
+        if vol.data.ndim != 3:
+            raise whole from None
+        blocked = True
     t_read = time.perf_counter() - t0
     log.info("read %s: shape %s, %s, voxel %.4g µm (%.1f s)", vol.source, vol.data.shape, vol.data.dtype,
              vol.voxel_size_um, t_read)
@@ -131,8 +144,12 @@ def run_segmentation(image: str | os.PathLike, out_dir: str | os.PathLike, voxel
         shell_vox = chemmap.shell_voxels(map_shell_um, vol.voxel_size_um)
         chem = chemmap.read_map(map_path, vol.data.shape, vol.voxel_size_um, map_dataset, crop, downsample,
                                 max_memory_gb)
-    seg = pipeline.segment_image(vol.data, vol.voxel_size_um, cfg, vol.source)
+    if blocked:
+        seg = blocks.segment_blocks(vol.data, vol.voxel_size_um, cfg, budget, vol.source)
+    else:
+        seg = pipeline.segment_image(vol.data, vol.voxel_size_um, cfg, vol.source)
     report = build_report(seg, vol, cfg)
+    report["blocks"] = int(seg.timings.get("blocks", 1))
     stats = None
     if chem is not None:
         masks = chemmap.region_masks(seg.labels, seg.solid, seg.open_crack, seg.fine_crack, shell_vox)
