@@ -40,7 +40,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--crop", default=None, metavar="Z0:Z1,Y0:Y1,X0:X1", help="read only this block (voxels)")
     g.add_argument("--downsample", type=int, default=1, metavar="N", help="block-average by N after cropping")
     g.add_argument("--max-memory-gb", type=float, default=None,
-                   help="memory budget (default 80%% of available memory); larger images are refused")
+                   help="memory budget (default 80%% of available memory); larger 3D volumes are segmented in z slabs, "
+                        "larger 2D images refused")
     g.add_argument("--map", default=None, metavar="MAP",
                    help="co-registered chemical map (e.g. a Ni K-edge energy map), same shape as the image; "
                         "per-particle mean/spread in bulk, open and fine cracks and the surface shell "
