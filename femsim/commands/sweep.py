@@ -221,7 +221,7 @@ def _locked(args: argparse.Namespace) -> int:
     from femsim.sweep.spec import load_sweep
 
     sweep = load_sweep(args.sweep, args.dir)
-    with folder_lock(sweep.folder, force=args.break_lock, what="sweep folder"):
+    with folder_lock(sweep.folder, force=args.break_lock, what="sweep folder", force_flag="--break-lock"):
         return _plan(args, sweep) if args.sweep_command == "plan" else _run(args, sweep)
 
 

@@ -83,7 +83,8 @@ class FolderLock:
                 self.folder.rmdir()  # only if empty: the run failed before writing anything
 
 
-def acquire(folder: str | os.PathLike, force: bool = False, what: str = "results folder") -> FolderLock:
+def acquire(folder: str | os.PathLike, force: bool = False, what: str = "results folder",
+            force_flag: str = "--force") -> FolderLock:
     """Take the lock of ``folder`` (created if missing) or raise InputError naming the holder.
 
     OSError (read-only file system, no space, permission) propagates: the caller reports it as an
@@ -121,7 +122,7 @@ def acquire(folder: str | os.PathLike, force: bool = False, what: str = "results
                 continue
             holder = _read_holder(fd)
             if holder:
-                _check_stale(holder, folder, force, what)
+                _check_stale(holder, folder, force, what, force_flag)
             os.ftruncate(fd, 0)
             os.lseek(fd, 0, os.SEEK_SET)
             os.write(fd, (json.dumps(me) + "\n").encode())
@@ -138,7 +139,7 @@ def acquire(folder: str | os.PathLike, force: bool = False, what: str = "results
     raise InputError(f"could not take the lock {path} (it kept changing)", file=str(folder))
 
 
-def _check_stale(holder: dict[str, Any], folder: Path, force: bool, what: str) -> None:
+def _check_stale(holder: dict[str, Any], folder: Path, force: bool, what: str, force_flag: str) -> None:
     """A lock file nobody flock-holds here: stale on this host, unknown on another."""
     host, pid = holder.get("host"), holder.get("pid")
     if host == socket.gethostname():  # its flock is gone, so the holder is too (PID dead or reused)
@@ -147,16 +148,17 @@ def _check_stale(holder: dict[str, Any], folder: Path, force: bool, what: str) -
                     _holder_text(holder), "; its PID now belongs to another process" if alive else "")
         return
     if force:
-        LOG.warning("%s: lock of %s broken (--force)", folder, _holder_text(holder))
+        LOG.warning("%s: lock of %s broken (%s)", folder, _holder_text(holder), force_flag)
         return
     raise InputError(f"{what} is locked by {_holder_text(holder)}, which cannot be checked from this host; "
-                     f"if that run is gone, rerun with --force", file=str(folder))
+                     f"if that run is gone, rerun with {force_flag}", file=str(folder))
 
 
 @contextlib.contextmanager
-def folder_lock(folder: str | os.PathLike, force: bool = False, what: str = "results folder") -> Iterator[FolderLock]:
+def folder_lock(folder: str | os.PathLike, force: bool = False, what: str = "results folder",
+                force_flag: str = "--force") -> Iterator[FolderLock]:
     """``with folder_lock(dir):`` hold the lock for the block, release it on every exit path."""
-    lock = acquire(folder, force=force, what=what)
+    lock = acquire(folder, force=force, what=what, force_flag=force_flag)
     try:
         yield lock
     finally:

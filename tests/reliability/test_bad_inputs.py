@@ -247,6 +247,11 @@ CATALOGUE: list[Bad] = [
         {"case.toml": CASE, "table.csv": TABLE, "sweep.toml":
          '[sweep]\nbase = "case.toml"\n[[axis]]\nkey = "protocol.c_rate"\nlinspace = {start = 1.0, stop = 5.0, num = 1000}\n'
          '[[axis]]\nkey = "protocol.end_time_s"\nlinspace = {start = 1.0, stop = 2.0, num = 1000}\n'}),
+    Bad("sweep-folder-locked-by-other-host", "sweep", ["sweep", "plan", "sweep.toml", "--dir", "sw", "--no-mesh"],
+        ["sw", "sweep folder is locked by host node-elsewhere", "PID 4242", "--break-lock"],
+        {"case.toml": CASE, "table.csv": TABLE, "sw/.femsim.lock":
+         '{"host": "node-elsewhere", "pid": 4242, "started": "2026-01-01T00:00:00+00:00"}\n', "sweep.toml":
+         '[sweep]\nbase = "case.toml"\n[[axis]]\nkey = "protocol.c_rate"\nvalues = [1.0, 2.0]\n'}),
     Bad("sweep-dir-is-a-file", "sweep", ["sweep", "plan", "sweep.toml", "--dir", "table.csv", "--no-mesh"],
         ["table.csv", "sweep folder is a file"],
         {"case.toml": CASE, "table.csv": TABLE, "sweep.toml":
