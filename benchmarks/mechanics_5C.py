@@ -38,6 +38,9 @@ class Section:
     matrix_poisson_ratio = 0.3
     probe_separator_um = None
     probe_collector_um = None
+    weibull_modulus = 5.0
+    weibull_strength_Pa = 375e6
+    weibull_volume_um3 = 100.0
 
 
 def main() -> None:

@@ -139,15 +139,23 @@ class Solver:
 class Mechanics:
     enabled: bool = spec(True, doc="solve diffusion-induced stress")
     setting: str = spec("M1", choices=("M1", "M2"),
-                        doc="M1: traction-free particles; M2: particles bonded to an elastic matrix")
+                        doc="M1: traction-free particles whose flat box-cut faces are mirror planes (u·n = 0); "
+                            "M2: particles bonded to an elastic matrix (rollers on the lateral faces)")
     every_n_steps: int = spec(1, ge=1, doc="solve mechanics every k-th accepted step (and at output times)")
     strain_model: str = spec("linear", choices=("linear", "table"),
                              doc="chemical strain Ω(c−c_ref)/3, or from the NMC622 ΔV/V table")
     matrix_youngs_modulus_Pa: float = spec(1e9, gt=0, unit="Pa")
     matrix_poisson_ratio: float = spec(0.3, gt=-1, lt=0.5)
     stress_enhanced_diffusion: bool = spec(False, doc="two-way coupling through ∇σ_h in the Li flux (σ_h lagged one step)")
-    probe_separator_um: list[float] | None = spec(None, length=3, unit="µm", doc="P_s (default: automatic)")
-    probe_collector_um: list[float] | None = spec(None, length=3, unit="µm", doc="P_cc (default: automatic)")
+    probe_separator_um: list[float] | None = spec(
+        None, length=3, unit="µm", doc="P_s (default: top point of the whole particle nearest the separator)")
+    probe_collector_um: list[float] | None = spec(
+        None, length=3, unit="µm", doc="P_cc (default: bottom point of the whole particle nearest the collector)")
+    weibull_modulus: float = spec(5.0, gt=0, doc="Weibull modulus m of failure_probability (stated, not measured)")
+    weibull_strength_Pa: float = spec(375e6, gt=0, unit="Pa",
+                                      doc="Weibull σ_0: NMC critical stress 375 MPa (Ai et al. 2020, JES 167 013512)")
+    weibull_volume_um3: float = spec(100.0, gt=0, unit="µm³",
+                                     doc="Weibull reference volume V_0 (stated: about one 2.9-µm-radius particle)")
 
 
 @dataclasses.dataclass

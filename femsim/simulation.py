@@ -18,11 +18,13 @@ from typing import Any
 import numpy as np
 
 from femsim.errors import SolverError
+from femsim.model.stress_metrics import PEAK_COLUMNS, StressPeaks
 from femsim.mpi import CollectiveGarbage
 from femsim.parameters import FARADAY
 
 LOG = logging.getLogger(__name__)
 UM = 1e-6
+METRIC_COLUMNS = tuple(PEAK_COLUMNS)
 
 
 @dataclasses.dataclass
@@ -184,6 +186,7 @@ class Simulation:
             self.peak_probe[name] = max(self.peak_probe.get(name, 0.0), float(probe["sigma_eq_Pa"]))
         stress = self.mechanics.particle_stress()
         self.peak_particle_stress = np.maximum(self.peak_particle_stress, stress["sigma_eq_max_Pa"])
+        self.stress_peaks.update(stress)
         self.timings["mechanics_s"] = self.timings.get("mechanics_s", 0.0) + time.perf_counter() - t0
 
     def write_output(self, time_s: float) -> None:
@@ -212,7 +215,10 @@ class Simulation:
                    st.volume[k] / UM**3, mean[k] / cmax, lo[k] / cmax, hi[k] / cmax, self.soc(mean[k]),
                    stress.get("sigma_eq_max_Pa", nan)[k], stress.get("sigma_eq_mean_Pa", nan)[k],
                    stress.get("sigma_1_max_Pa", nan)[k],
-                   self.peak_particle_stress[k] if self.mechanics is not None else np.nan]
+                   self.peak_particle_stress[k] if self.mechanics is not None else np.nan,
+                   int(stress["clipped"][k]) if self.mechanics is not None else "",
+                   *(stress.get(name, nan)[k] for name in METRIC_COLUMNS),
+                   *(v[k] if self.mechanics is not None else np.nan for v in self.stress_peaks.columns().values())]
             rows.append(row + (extra_cols[k] if extra_cols else []))
         self.writer.add_particle_rows(rows)
         if self.fields is not None:
@@ -231,6 +237,7 @@ class Simulation:
         self.outputs_written: list[float] = []
         self.steps_since_mechanics = 0
         self.peak_particle_stress = np.zeros(len(self.stats.ids))
+        self.stress_peaks = StressPeaks(len(self.stats.ids))
         problem = self.problem
         stepper = GalvanostaticStepper(problem, prot, case.solver, case.output.times_s)
         self.stepper = stepper

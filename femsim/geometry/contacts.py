@@ -16,7 +16,15 @@ mesh builder therefore applies these documented rules to the particle table firs
    ``ρ = R - wall_clearance`` (the sphere then cuts the feature by ``wall_clearance``) when
    ``ρ < R``, or ``ρ = R + wall_clearance`` (clears it) otherwise. The radius does not change.
 
-Both rules are applied in passes until none fires (at most ``MAX_PASSES``; if they do not settle,
+3. **Collector and separator planes** (:func:`apply_electrode_planes`, before rules 1-2; a
+   generated packing never needs it). A particle crossing the separator plane z = L_c is
+   **shifted** down along z until its top clears the plane by ``wall_clearance`` (rule
+   ``separator_shift``; rule 1 may then shrink a neighbour); one crossing the collector plane
+   z = 0 is kept and **clipped**, and its flat face at z = 0 is a mirror plane (u·n = 0) in the M1
+   mechanics like the lateral cut faces (rule ``collector_mirror``, geometry unchanged). Never a
+   silent sharp edge: both are listed in ``mesh_report.json["adjustments"]``.
+
+Rules 1 and 2 are applied in passes until none fires (at most ``MAX_PASSES``; if they do not settle,
 an InputError names the particle). Every change is returned as an ``adjustments`` entry (rule,
 ids, measured gap or distance, old and new value), and the mesh report lists them.
 """
@@ -107,6 +115,27 @@ def _feature_pass(table: ParticleTable, box_um: Sequence[float], clearance: floa
                         "id": int(table.ids[p]), "old_um": old.tolist(), "new_um": table.centres[p].tolist()})
             changed = True
     return changed
+
+
+def apply_electrode_planes(table: ParticleTable, box_um: Sequence[float],
+                           wall_clearance_um: float) -> tuple[ParticleTable, list[dict[str, Any]]]:
+    """Rule 3: shift particles off the separator plane, mark the collector-crossing ones as mirrored."""
+    out = table.copy()
+    log: list[dict[str, Any]] = []
+    top = float(box_um[2])
+    for p in range(len(out)):
+        c, R = out.centres[p], float(out.radii[p])
+        if c[2] + R > top - _EPS:
+            old = c.copy()
+            out.centres[p, 2] = top - R - wall_clearance_um
+            log.append({"rule": "separator_shift", "ids": [int(out.ids[p])], "distance_um": top - float(old[2]),
+                        "radius_um": R, "action": "move centre down (particle crossed z = L_c)",
+                        "id": int(out.ids[p]), "old_um": old.tolist(), "new_um": out.centres[p].tolist()})
+        elif c[2] - R < _EPS:
+            log.append({"rule": "collector_mirror", "ids": [int(out.ids[p])], "distance_um": float(c[2]),
+                        "radius_um": R, "action": "clip at z = 0; the cut face is a mirror plane (M1)",
+                        "id": int(out.ids[p]), "old_um": c.tolist(), "new_um": c.tolist()})
+    return out, log
 
 
 def resolve_near_contacts(table: ParticleTable, box_um: Sequence[float], min_gap_um: float,

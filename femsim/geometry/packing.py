@@ -5,8 +5,10 @@ Algorithm (overlap relaxation, deterministic for a given seed and numpy version)
 1. Draw N radii from a log-normal distribution with the given mean (µm) and log-standard
    deviation ``sigma_ln`` (``mu = ln(mean) - sigma_ln²/2``), and N centres uniformly in the box.
 2. Sweep: every pair closer than ``min_gap`` (surface to surface) is pushed apart symmetrically
-   along the line of centres; centres are kept inside the box (spheres are clipped by the box
-   faces, as in the mesh).
+   along the line of centres; centres are kept inside the box. The lateral faces (x, y) may cut
+   spheres, as a window cut out of a tomogram would (the cut faces are mirror planes in M1); the
+   electrode has a top and a bottom: each sphere stays ``wall_clearance`` (and 1 %) clear of the
+   collector (z = 0) and separator (z = L_c) planes.
 3. Every few sweeps the exact box-clipped NMC fraction (:mod:`femsim.geometry.clipping`) is
    computed and all radii are scaled by a damped ``(target / fraction)^(1/3)``.
 4. When no pair violates the gap and the fraction is within ``fraction_tol`` of the target, the
@@ -38,6 +40,12 @@ class PackingError(RuntimeError):
 def volume_fraction(table: ParticleTable, box_um: Sequence[float]) -> float:
     """Exact box-clipped particle volume fraction of ``[0, box_um]``."""
     return float(clipped_volumes(table.centres, table.radii, box_um).sum() / np.prod(box_um))
+
+
+def _keep_between_planes(centres: np.ndarray, radii: np.ndarray, box: np.ndarray, clearance: float) -> None:
+    """Move centres in z so that no sphere comes within ``1.01 clearance`` of z = 0 or z = L_c."""
+    margin = radii + 1.01 * clearance
+    centres[:, 2] = np.clip(centres[:, 2], margin, np.maximum(box[2] - margin, margin))
 
 
 def _relax(centres: np.ndarray, radii: np.ndarray, box: np.ndarray, gap: float) -> int:
@@ -99,7 +107,9 @@ def generate_packing(n: int, box_um: Sequence[float], target_fraction: float, ra
     ids = np.arange(n, dtype=np.int64)
     fraction = volume_fraction(ParticleTable(ids, centres, radii), box)
     for sweep in range(max_sweeps):
+        _keep_between_planes(centres, radii, box, clearance)
         violations = _relax(centres, radii, box, min_gap_um)
+        _keep_between_planes(centres, radii, box, clearance)
         if sweep % 10 != 0 and violations:
             continue
         fraction = volume_fraction(ParticleTable(ids, centres, radii), box)

@@ -10,7 +10,7 @@ Report keys (µm, µm², µm³, s): ``n_particles``, ``nmc_volume_fraction`` (pa
 box, from the mesh), ``table_volume_fraction`` (exact, from the adjusted table), ``n_cells``,
 ``n_vertices``, ``volumes`` (per region name), ``particle_volumes`` (id → meshed, exact, rel. error),
 ``interface_area`` / ``interface_area_exact``, ``min_quality`` (gamma), ``min_sicn``,
-``adjustments`` (near-contact rules fired), ``sizes``, ``elapsed_s``, ``input_hash``.
+``adjustments`` (electrode-plane and near-contact rules fired), ``sizes``, ``elapsed_s``, ``input_hash``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from femsim.geometry import tags as T
 _LOG = logging.getLogger(__name__)
 
 #: bump when the builder changes what it produces for the same inputs
-BUILDER_VERSION = 3
+BUILDER_VERSION = 4
 MESH_NAME = "rve.msh"
 REPORT_NAME = "mesh_report.json"
 
@@ -57,14 +57,20 @@ def sizes_from_case(case: Any) -> Any:
 
 
 def prepare_table(case: Any) -> tuple[Any, list[dict[str, Any]]]:
-    """Read, check and adjust the case's particle table; return (table, adjustments)."""
-    from femsim.geometry.contacts import resolve_near_contacts
+    """Read, check and adjust the case's particle table; return (table, adjustments).
+
+    The electrode-plane rule (separator shift, collector mirror) comes first, then the
+    near-contact rules (:mod:`femsim.geometry.contacts`); the adjustments list both.
+    """
+    from femsim.geometry.contacts import apply_electrode_planes, resolve_near_contacts
     from femsim.geometry.particles import read_particle_table, validate_in_box
 
     g = case.geometry
     table = read_particle_table(g.particle_table)
     validate_in_box(table, g.box_um, g.overlap_tolerance)
-    return resolve_near_contacts(table, g.box_um, g.min_gap_um, g.wall_clearance_um)
+    table, planes = apply_electrode_planes(table, g.box_um, g.wall_clearance_um)
+    table, contacts = resolve_near_contacts(table, g.box_um, g.min_gap_um, g.wall_clearance_um)
+    return table, planes + contacts
 
 
 def build_report(case: Any, table: Any, adjustments: list[dict[str, Any]], stats: dict[str, Any],

@@ -39,7 +39,9 @@ TIMESERIES_HEADER = ["time_s", "current_A", "voltage_V", "electrolyte_potential_
                      "soc_separator_10um", "soc_collector_10um", "newton_iterations", "dt_s"]
 PARTICLES_HEADER = ["time_s", "particle_id", "x_um", "y_um", "z_um", "radius_um", "depth_um", "volume_um3",
                     "c_mean_over_cmax", "c_surface_min_over_cmax", "c_surface_max_over_cmax", "soc",
-                    "sigma_eq_max_Pa", "sigma_eq_mean_Pa", "sigma_1_max_Pa", "sigma_eq_peak_Pa"]
+                    "sigma_eq_max_Pa", "sigma_eq_mean_Pa", "sigma_1_max_Pa", "sigma_eq_peak_Pa", "clipped",
+                    "sigma_eq_p95_Pa", "sigma_1_surface_p95_Pa", "failure_probability",
+                    "sigma_eq_p95_peak_Pa", "sigma_1_surface_p95_peak_Pa", "failure_probability_peak"]
 PROBES_HEADER = ["time_s", "probe", "x_um", "y_um", "z_um", "particle_id", "soc", "c_over_cmax", "sigma_eq_Pa"]
 
 

@@ -399,6 +399,7 @@ class SnapshotManager:
             "steps_since_mechanics": sim.steps_since_mechanics,
             "peak_probe": dict(sim.peak_probe),
             "peak_particle_stress": np.asarray(sim.peak_particle_stress, dtype=float).tolist(),
+            "stress_peaks": sim.stress_peaks.to_dict(),
             "particle_rows": sim.writer._particle_rows,
             "files": {f"rank_{r}.npz": d for r, d in enumerate(digests)},
             "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -458,6 +459,7 @@ class SnapshotManager:
         sim.steps_since_mechanics = int(manifest["steps_since_mechanics"])
         sim.peak_probe = {k: float(v) for k, v in manifest["peak_probe"].items()}
         sim.peak_particle_stress = np.array(manifest["peak_particle_stress"], dtype=float)
+        sim.stress_peaks.restore(manifest.get("stress_peaks", {}))
         sim.writer.truncate_after(float(manifest["time_s"]))
         sim.writer.set_particle_rows(manifest["particle_rows"])
         sim.writer.update_manifest(resumed_from={"snapshot": str(path), "step": manifest["step"],

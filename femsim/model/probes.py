@@ -6,10 +6,13 @@ in the sorted global list of ids, the order of :class:`femsim.model.particles.Pa
 
 Probe points (physics.md; the paper's P_s and P_cc):
 
-* ``Ps``  – on the particle with the largest centroid z (nearest the separator, z = L_c), the
-  vertex with the largest z (ties: nearest the centroid's axis);
-* ``Pcc`` – on the particle with the smallest centroid z (nearest the collector, z = 0), the
-  vertex with the smallest z.
+* ``Ps``  – the surface point facing the separator of the *whole* (unclipped) particle nearest the
+  separator (z = L_c): the vertex with the largest z over all whole particles (ties: nearest
+  its particle's vertical axis, then the lowest global index);
+* ``Pcc`` – likewise the vertex with the smallest z over the whole particles (collector, z = 0).
+
+Clipped particles are skipped (their flat cut faces are mirror planes, not surfaces); only when
+every particle is clipped do the probes fall back to all particles.
 
 A point given in the case (µm) selects the nearest vertex of the particle mesh instead. Values are
 read at that vertex (nodal, recovered fields), so the probe sits exactly on the particle surface.
@@ -84,7 +87,7 @@ class NodalParticleMap:
         The choice is the same on every rank; each rank gets its local index of that node (owned
         or ghost) or −1.
         """
-        return self._argmin(self.dof_slot == slot, key)
+        return self.select_among(self.dof_slot == slot, key)
 
     def nearest(self, point: np.ndarray) -> int:
         """Local dof (or −1) of the particle-mesh node nearest to ``point`` (m), same node on all ranks."""
@@ -93,9 +96,9 @@ class NodalParticleMap:
 
     def select_any(self, key: np.ndarray) -> int:
         """Like :meth:`select` over the nodes of all particles."""
-        return self._argmin(self.dof_slot >= 0, key)
+        return self.select_among(self.dof_slot >= 0, key)
 
-    def _argmin(self, mine: np.ndarray, key: np.ndarray) -> int:
+    def select_among(self, mine: np.ndarray, key: np.ndarray) -> int:
         """Local index (or −1) of the node among ``mine`` minimising ``key`` over all ranks."""
         kmin = self.comm.allreduce(float(key[mine].min()) if mine.any() else np.inf, op=self._mpi.MIN)
         cand = mine & (key == kmin)
@@ -122,19 +125,24 @@ class Probes:
         separator_um, collector_um: optional points (µm) from the case; default automatic.
     """
 
-    def __init__(self, nodes: NodalParticleMap, separator_um: Any = None, collector_um: Any = None):
+    def __init__(self, nodes: NodalParticleMap, separator_um: Any = None, collector_um: Any = None,
+                 clipped: np.ndarray | None = None):
         self.nodes = nodes
         self.points: list[tuple[str, int]] = []
         z = nodes.coords[:, 2]
+        whole = np.ones(nodes.n, dtype=bool) if clipped is None else ~np.asarray(clipped, dtype=bool)
+        if not whole.any():
+            whole[:] = True
+        node_slot = np.maximum(nodes.dof_slot, 0)
+        candidates = (nodes.dof_slot >= 0) & whole[node_slot]
+        axis = np.linalg.norm(nodes.coords[:, :2] - nodes.centroid[node_slot, :2], axis=1)
         for name, given, sign in (("Ps", separator_um, -1.0), ("Pcc", collector_um, 1.0)):
             if given is not None:
                 dof = nodes.nearest(np.asarray(given, dtype=float) * UM)
             else:
-                slot = int(np.argmin(sign * nodes.centroid[:, 2]))
-                axis = np.linalg.norm(nodes.coords[:, :2] - nodes.centroid[slot, :2], axis=1)
-                # lexicographic: extreme z first, then nearest the centroid's vertical axis
-                key = np.round(sign * z / UM, 9) + 1e-12 * axis / UM  # z to 1e-9 µm, then the axis
-                dof = nodes.select(slot, key)
+                # lexicographic: extreme z first (to 1e-9 µm), then nearest the particle's vertical axis
+                key = np.round(sign * z / UM, 9) + 1e-12 * axis / UM
+                dof = nodes.select_among(candidates, key)
             self.points.append((name, dof))
         self.slots = [nodes.comm.allreduce(int(nodes.dof_slot[d]) if 0 <= d < nodes.n_owned else -1,
                                            op=nodes._mpi.MAX) for _, d in self.points]

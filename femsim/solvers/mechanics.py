@@ -2,11 +2,16 @@
 
 Settings (``case.mechanics.setting``):
 
-* **M1** – every particle traction-free. Displacement (vector P1) on the particle submesh. Rigid
-  motions are removed *exactly* by a statically determinate 3-2-1 support per particle (node A: 3
-  components, node B: the 2 components across AB, node C: the one component along the rotation
-  about AB). The chemical load is self-equilibrated, so the supports carry no reaction and the
-  stress is that of the free particle (no penalty error; patch test at round-off).
+* **M1** – every particle traction-free on its own (curved) surface. Displacement on the particle
+  submesh. **Cut faces are mirror planes**: where a box face (the lateral faces x, y; and the
+  collector or separator plane for a table that crosses them) cuts a particle, the flat face
+  carries u·n = 0, the symmetry condition of the mirrored particle beyond it (the zero-flux
+  conditions of the electrochemistry there are the matching mirror conditions). A sphere cut
+  through its centre by one face (a quarter sphere by two) thus carries the stress of the whole
+  sphere. The rigid motions left free are removed *exactly* by statically determinate point
+  supports (:meth:`MechanicsSolver._m1_supports`: 3-2-1 for a whole particle). The chemical load
+  is self-equilibrated, so the supports carry no reaction and the stress is that of the free
+  (mirrored) particle (no penalty error; patch test at round-off).
 * **M2** – particles bonded to an elastic matrix (E_m, ν_m). Displacement on the conductor submesh
   (particles + matrix); u_z = 0 on the current collector (z = 0), rollers on the lateral faces
   (u_x = 0 at x = x_min, x_max; u_y = 0 at y = y_min, y_max), the separator face is free. The
@@ -30,8 +35,10 @@ from typing import Any
 
 import numpy as np
 
+from femsim.model.cut_faces import CutFaces, box_bounds
 from femsim.model.domain import MATRIX, PARTICLES
 from femsim.model.probes import NodalParticleMap, Probes
+from femsim.model.stress_metrics import ParticleStressMetrics
 from femsim.mpi import import_dolfinx
 from femsim.physics import mechanics as mech
 
@@ -87,6 +94,10 @@ class MechanicsSolver:
         self.c = dolfinx.fem.Function(self.Vs, name="c_s")
         self.e_ch = dolfinx.fem.Function(self.Vs, name="chemical_strain")
         self.nodes = NodalParticleMap(domain, self.Vs)
+        self.cut_faces = CutFaces(domain, self.nodes)
+        self.metrics = ParticleStressMetrics(self.nodes, self.cut_faces, mechanics_section.weibull_modulus,
+                                             mechanics_section.weibull_strength_Pa,
+                                             mechanics_section.weibull_volume_um3)
 
         if self.setting == "M1":
             umesh = pmesh
@@ -102,7 +113,7 @@ class MechanicsSolver:
             a = mech.elasticity_bilinear(u, v, E, nu, dxp)
             L = mech.chemical_load(v, self.e_ch, E, nu, dxp)
             self.a, self.L = dolfinx.fem.form(a), dolfinx.fem.form(L)
-            self.bcs = self._rigid_supports()
+            self.bcs = self._m1_supports()
         else:
             Em, num = float(mechanics_section.matrix_youngs_modulus_Pa), float(mechanics_section.matrix_poisson_ratio)
             dx = domain.dx_exact
@@ -152,36 +163,66 @@ class MechanicsSolver:
         self.displacement = dolfinx.fem.Function(dolfinx.fem.functionspace(pmesh, ("Lagrange", 1, (3,))),
                                                  name="displacement_m")
         self.probe_points = Probes(self.nodes, mechanics_section.probe_separator_um,
-                                   mechanics_section.probe_collector_um)
+                                   mechanics_section.probe_collector_um, self.cut_faces.clipped)
         self.timings["setup"] = time.perf_counter() - t0
         if domain.comm.rank == 0:
             LOG.info("mechanics %s: %d unknowns, %s/%s, setup %.2f s", self.setting, self.n_dofs,
                      options.get("ksp_type"), options.get("pc_type"), self.timings["setup"])
 
     # -- constraints ---------------------------------------------------------------------------
-    def _rigid_supports(self) -> list[Any]:
-        """3-2-1 supports per particle (exact removal of the 6 rigid motions)."""
+    def _m1_supports(self) -> list[Any]:
+        """M1: u·n = 0 on every flat cut face, plus point supports removing the remaining rigid modes.
+
+        A particle without cut faces gets the 3-2-1 support (node A: 3 components, node B: the 2
+        components across AB, node C: the one component along the rotation about AB). A particle
+        with cut faces normal to one axis k keeps the translations ⟂ e_k and the rotation about
+        e_k: node A fixes the two components ⟂ e_k, node B (farthest from A across e_k) the
+        component of e_k × (B − A). Normal to two axes only the translation along the third axis
+        is left (one component at A); normal to all three, nothing. The supports are statically
+        determinate and the load is self-equilibrated (the mirror reactions are normal to the
+        faces: no force ⟂ e_k, no moment about e_k), so they carry no reaction.
+        """
         dolfinx = import_dolfinx()
         nodes, X = self.nodes, self.nodes.coords
+        cut = self.cut_faces
+        pmesh = self.V.mesh
         fixed: list[list[int]] = [[], [], []]
         for slot in range(nodes.n):
+            axes = cut.mirror_axes(slot, tuple(range(6)))
             a = nodes.select(slot, X[:, 0])
             A = nodes.coords_of(a)
-            b = nodes.select(slot, -np.linalg.norm(X - A, axis=1))
-            d = nodes.coords_of(b) - A
-            dist = np.linalg.norm(np.cross(X - A, d), axis=1)
-            c = nodes.select(slot, -dist)
-            e = nodes.coords_of(c) - A
-            k_b = int(np.argmax(np.abs(d)))
-            k_c = int(np.argmax(np.abs(np.cross(d, e))))
-            for dof, comps in ((a, (0, 1, 2)), (b, tuple(i for i in range(3) if i != k_b)), (c, (k_c,))):
+            if not axes:
+                b = nodes.select(slot, -np.linalg.norm(X - A, axis=1))
+                d = nodes.coords_of(b) - A
+                dist = np.linalg.norm(np.cross(X - A, d), axis=1)
+                c = nodes.select(slot, -dist)
+                e = nodes.coords_of(c) - A
+                k_b = int(np.argmax(np.abs(d)))
+                k_c = int(np.argmax(np.abs(np.cross(d, e))))
+                supports = ((a, (0, 1, 2)), (b, tuple(i for i in range(3) if i != k_b)), (c, (k_c,)))
+            elif len(axes) == 1:
+                k = next(iter(axes))
+                across = np.delete(X - A, k, axis=1)
+                b = nodes.select(slot, -np.linalg.norm(across, axis=1))
+                turn = np.cross(np.eye(3)[k], nodes.coords_of(b) - A)
+                supports = ((a, tuple(i for i in range(3) if i != k)), (b, (int(np.argmax(np.abs(turn))),)))
+            elif len(axes) == 2:
+                supports = ((a, tuple(set(range(3)) - axes)),)
+            else:
+                supports = ()
+            for dof, comps in supports:
                 if dof >= 0:
                     for i in comps:
                         fixed[i].append(dof)
         to_v = self._vertex_dofs_in_V()
         zero = np.float64(0.0)
-        return [dolfinx.fem.dirichletbc(zero, 3 * np.array(sorted(set(to_v[f])), dtype=np.int32) + i, self.V.sub(i))
-                for i, f in enumerate(fixed)]
+        bcs = [dolfinx.fem.dirichletbc(zero, 3 * np.array(sorted(set(to_v[f])), dtype=np.int32) + i, self.V.sub(i))
+               for i, f in enumerate(fixed)]
+        for face, facets in enumerate(cut.face_facets):  # mirror: u·n = 0, n = ±e_axis
+            axis = face // 2
+            dofs = dolfinx.fem.locate_dofs_topological(self.V.sub(axis), pmesh.topology.dim - 1, facets)
+            bcs.append(dolfinx.fem.dirichletbc(zero, dofs, self.V.sub(axis)))
+        return bcs
 
     def _vertex_dofs_in_V(self) -> np.ndarray:
         """Node index in the displacement space of every P1 node of the particle mesh (M1)."""
@@ -196,16 +237,9 @@ class MechanicsSolver:
     def _box_supports(self) -> list[Any]:
         """M2: u_z = 0 at z = z_min (collector), u_x = 0 / u_y = 0 on the lateral faces."""
         dolfinx = import_dolfinx()
-        from mpi4py import MPI
 
         mesh = self.V.mesh
-        x = mesh.geometry.x
-        comm = self.domain.comm
-        lo_local = x.min(axis=0) if len(x) else np.full(3, np.inf)
-        hi_local = x.max(axis=0) if len(x) else np.full(3, -np.inf)
-        lo, hi = np.empty(3), np.empty(3)
-        comm.Allreduce(np.ascontiguousarray(lo_local, dtype=float), lo, op=MPI.MIN)
-        comm.Allreduce(np.ascontiguousarray(hi_local, dtype=float), hi, op=MPI.MAX)
+        lo, hi = box_bounds(mesh)
         tol = 1e-6 * float(np.max(hi - lo))
         mesh.topology.create_connectivity(2, 3)
         bcs = []
@@ -299,6 +333,7 @@ class MechanicsSolver:
         wdofs = np.asarray(self.W.dofmap.list)[:nc]
         sig = self.sigma_dg.x.array.reshape(-1, 3, 3)[wdofs]  # (cells, 4 vertices, 3, 3)
         self._cell_sigma_eq = mech.von_mises_np(sig).mean(axis=1)
+        self._cell_vertex_sigma = sig
         acc = dolfinx.fem.Function(dolfinx.fem.functionspace(self.Vs.mesh, ("Lagrange", 1, (3, 3))))
         weighted = sig * self.nodes.cell_volume[:, None, None, None]
         arr = acc.x.array.reshape(-1, 9)
@@ -318,12 +353,18 @@ class MechanicsSolver:
         out["displacement_m"] = self.displacement
         return out
 
-    def particle_stress(self) -> dict[str, np.ndarray]:
-        """Per particle (sorted ids): max / volume-mean σ_eq and max σ_1 (Pa), identical on all ranks."""
+    def particle_stress(self) -> dict[str, Any]:
+        """Per particle (sorted ids), identical on all ranks: the metrics of
+        :mod:`femsim.model.stress_metrics` (p95 σ_eq by volume, p95 σ_1 on the curved surface,
+        Weibull P_f), the volume-mean σ_eq, the nodal maxima of σ_eq and σ_1 (Pa; mesh-dependent:
+        a nodal value at a sharp feature grows with refinement) and ``clipped`` (cut by a box face)."""
         n = self.nodes
         mean = n.sum_cells(self._cell_sigma_eq * n.cell_volume) / np.maximum(n.volume, 1e-300)
-        return {"ids": n.ids.copy(), "sigma_eq_max_Pa": n.max_nodes(self._fields["sigma_eq_Pa"].x.array),
-                "sigma_eq_mean_Pa": mean, "sigma_1_max_Pa": n.max_nodes(self._fields["sigma_1_Pa"].x.array)}
+        out: dict[str, Any] = {"ids": n.ids.copy(), "sigma_eq_max_Pa": n.max_nodes(self._fields["sigma_eq_Pa"].x.array),
+                               "sigma_eq_mean_Pa": mean, "sigma_1_max_Pa": n.max_nodes(self._fields["sigma_1_Pa"].x.array),
+                               "clipped": self.cut_faces.clipped.copy()}
+        out.update(self.metrics.evaluate(self._cell_vertex_sigma, self._fields["sigma_1_Pa"].x.array))
+        return out
 
     def probes(self) -> list[dict[str, Any]]:
         """P_s and P_cc: position (µm), particle id, σ_eq (Pa, nodal) and c/c_max at the probe node."""

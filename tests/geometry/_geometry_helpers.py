@@ -23,7 +23,7 @@ def write_case(folder: Path, table: Path, box=(10.0, 10.0, 10.0), separator=5.0,
     return case
 
 
-#: three particles in a 10 µm cube: one inside, one cut by x = 10, one cut by the top (z = 10)
+#: three particles in a 10 µm cube: one inside, one cut by x = 10, one crossing the top (z = 10: shifted)
 SMALL_ROWS = ["3,3.0,3.0,3.5,2.2", "7,9.0,6.5,4.0,2.0", "12,4.0,6.5,9.0,2.1"]
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from femsim.errors import InputError
-from femsim.geometry.contacts import resolve_near_contacts
+from femsim.geometry.contacts import apply_electrode_planes, resolve_near_contacts
 from femsim.geometry.particles import ParticleTable
 
 
@@ -53,3 +53,12 @@ def test_clean_table_untouched():
 def test_unresolvable_gap_is_input_error():
     with pytest.raises(InputError, match="cannot restore"):
         resolve_near_contacts(table([[0, 5, 5, 5, 2.0], [1, 5.5, 5, 5, 0.3]]), (20, 20, 20), 0.3, 0.3)
+
+
+def test_electrode_planes_shift_at_separator_mirror_at_collector():
+    # id 0 crosses the separator plane z = 20, id 1 the collector z = 0, id 2 is inside
+    t0 = table([[0, 5, 5, 19.0, 2.0], [1, 15, 15, 1.0, 2.0], [2, 10, 10, 10, 2.0]])
+    t, log = apply_electrode_planes(t0, (20, 20, 20), 0.3)
+    assert [(a["rule"], a["id"]) for a in log] == [("separator_shift", 0), ("collector_mirror", 1)]
+    assert t.centres[0, 2] == pytest.approx(20 - 2.0 - 0.3) and t.centres[1, 2] == 1.0
+    assert np.array_equal(t.centres[2], t0.centres[2]) and np.array_equal(t.radii, t0.radii)

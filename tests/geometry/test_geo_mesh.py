@@ -65,7 +65,10 @@ def test_near_contacts_resolved_and_reported(tmp_path):
     msh = mesh_case(case)
     r = json.loads((msh.parent / REPORT_NAME).read_text(encoding="utf-8"))
     fired = {(a["rule"], a["id"]) for a in r["adjustments"]}
-    assert fired == {("pair_gap", 2), ("wall_clearance", 3), ("wall_clearance", 5)}
+    # id 5 crosses the separator plane: shifted down (electrode-plane rule), then clear of it
+    assert fired == {("pair_gap", 2), ("wall_clearance", 3), ("separator_shift", 5)}
+    shift = next(a for a in r["adjustments"] if a["rule"] == "separator_shift")
+    assert shift["new_um"][2] == pytest.approx(10.0 - 2.0 - 0.3)
     assert r["n_particles"] == 4 and r["min_quality"] > 0.05
     assert max(abs(p["rel_error"]) for p in r["particle_volumes"].values()) < 0.02
 
@@ -77,9 +80,10 @@ def test_small_case_tags_and_hash(tmp_path, small_table):
     r = json.loads((msh.parent / REPORT_NAME).read_text(encoding="utf-8"))
     assert set(r["facet_areas_um2"]) == {T.PHYSICAL_NAMES[t] for t in
                                          (T.INTERFACE, T.CURRENT_COLLECTOR, T.LI_METAL, T.CATHODE_SEPARATOR, *T.LATERAL)}
-    # particle 12 is cut by the top face: its flat cut faces the separator and is interface
+    # particle 12 crossed the top face (z = 10): shifted below it, so the separator plane is whole
+    assert [(a["rule"], a["id"]) for a in r["adjustments"]] == [("separator_shift", 12)]
     assert r["interface_area_rel_error"] == pytest.approx(0.0, abs=0.02)
-    assert r["facet_areas_um2"]["cathode_separator"] < 100.0
+    assert r["facet_areas_um2"]["cathode_separator"] == pytest.approx(100.0, rel=1e-9)
     first = r["input_hash"]
     write_table(small_table, SMALL_ROWS[:2])
     mesh_case(case)
@@ -95,6 +99,8 @@ def test_thin_caps_and_reproducible(tmp_path):
     r = json.loads((msh.parent / REPORT_NAME).read_text(encoding="utf-8"))
     assert max(abs(p["rel_error"]) for p in r["particle_volumes"].values()) < 0.02
     assert r["facet_areas_um2"]["current_collector"] == pytest.approx(100.0, rel=1e-9)
+    # id 1 crosses the collector: kept, clipped, reported (its cut face is a mirror plane in M1)
+    assert [(a["rule"], a["id"]) for a in r["adjustments"]] == [("collector_mirror", 1)]
     first = msh.read_bytes()
     mesh_case(case, force=True)
     assert msh.read_bytes() == first  # one gmsh thread + fixed seed: byte-identical

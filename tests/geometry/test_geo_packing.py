@@ -36,6 +36,8 @@ def test_reference_table():
     info = summary(ref, (20, 20, 40))
     assert len(ref) == 52 and abs(info["volume_fraction"] - 0.41) < 0.002 and info["min_gap_um"] >= 0.3 - 1e-9
     assert resolve_near_contacts(ref, (20, 20, 40), 0.3, 0.3)[1] == []
+    # the electrode has a top and a bottom: no particle crosses z = 0 or z = L_c (lateral cuts allowed)
+    assert (ref.centres[:, 2] - ref.radii).min() >= 0.3 and (ref.centres[:, 2] + ref.radii).max() <= 40 - 0.3
     again = generate_packing(52, (20, 20, 40), 0.41, 3.4, 0.15, 0.3, seed=1)  # as recorded in reference_52.md
     np.testing.assert_allclose(again.centres, ref.centres, rtol=0, atol=1e-12)
     np.testing.assert_allclose(again.radii, ref.radii, rtol=0, atol=1e-12)
