@@ -216,7 +216,7 @@ class Simulation:
                    stress.get("sigma_eq_max_Pa", nan)[k], stress.get("sigma_eq_mean_Pa", nan)[k],
                    stress.get("sigma_1_max_Pa", nan)[k],
                    self.peak_particle_stress[k] if self.mechanics is not None else np.nan,
-                   int(stress["clipped"][k]) if self.mechanics is not None else "",
+                   int(stress["clipped"][k]) if self.mechanics is not None else np.nan,
                    *(stress.get(name, nan)[k] for name in METRIC_COLUMNS),
                    *(v[k] if self.mechanics is not None else np.nan for v in self.stress_peaks.columns().values())]
             rows.append(row + (extra_cols[k] if extra_cols else []))

@@ -19,6 +19,7 @@ from matplotlib.colors import Normalize
 from matplotlib.ticker import MaxNLocator
 from matplotlib.tri import Triangulation
 
+from postprocess.fracture import fracture_metric
 from postprocess.reader import ResultsFolder, Table
 from postprocess.style import (
     CMAP_CONC, CMAP_STRESS, DOUBLE_COLUMN_IN, PROBE_COLOURS, FigureResult, new_figure, save_figure, style,
@@ -191,16 +192,22 @@ def fig_sections(results: ResultsFolder, grid: Any, t_read: float | None, out_di
 def choose_probe_particles(results: ResultsFolder, summary: Table) -> dict[str, int]:
     """Particle ids for the separator-side and collector-side sections.
 
-    The probes' particles (``probes.csv``) when present, else the shallowest and the deepest
-    particle of ``summary``.
+    The probes' particles (``probes.csv``; by default whole particles) when present, else the
+    shallowest and the deepest whole (unclipped) particle of ``summary`` (any particle when the
+    summary has no ``clipped`` column or every particle is clipped), so that the sections are
+    full circles.
     """
     out: dict[str, int] = {}
-    for p, pick in (("Ps", np.argmin), ("Pcc", np.argmax)):
+    whole = summary["clipped"] == 0 if "clipped" in summary else np.ones(summary["particle_id"].size, dtype=bool)
+    if not whole.any():
+        whole[:] = True
+    depth = np.where(whole, summary["depth_um"], np.nan)
+    for p, pick in (("Ps", np.nanargmin), ("Pcc", np.nanargmax)):
         h = results.probe_history(p)
         if h is not None and np.isfinite(h["particle_id"][0]):
             out[p] = int(h["particle_id"][0])
         else:
-            out[p] = int(summary["particle_id"][pick(summary["depth_um"])])
+            out[p] = int(summary["particle_id"][pick(depth)])
     return out
 
 
@@ -280,7 +287,8 @@ def _range(v: np.ndarray) -> tuple[float, float]:
 
 def fig_peak_stress_3d(results: ResultsFolder, grid: Any | None, summary: Table, out_dir: Path,
                        warnings: list[str]) -> FigureResult | None:
-    """3D view of all particles coloured by their peak σ_eq over time (MPa, from particles.csv).
+    """3D view of all particles coloured by their fracture metric (MPa, ``fracture_metric_Pa`` of the
+    summary: by default the run peak of the p95 σ_eq).
 
     Uses the particle mesh when given (and carrying ``particle_id``), else spheres from the
     particle table. Plotted data: ``particle_id``, ``peak_sigma_eq_MPa`` (per particle) and
@@ -288,7 +296,7 @@ def fig_peak_stress_3d(results: ResultsFolder, grid: Any | None, summary: Table,
     """
     import pyvista as pv
 
-    peak = summary["peak_sigma_eq_Pa"] * 1e-6
+    peak = fracture_metric(summary) * 1e-6
     if not np.isfinite(peak).any():
         warnings.append("no stresses in particles.csv: 3D peak-stress view skipped")
         return None
@@ -322,11 +330,11 @@ def fig_peak_stress_3d(results: ResultsFolder, grid: Any | None, summary: Table,
         ax.imshow(img)
         ax.set_axis_off()
         fig.colorbar(ScalarMappable(norm=norm, cmap=CMAP_STRESS), ax=ax, shrink=0.8,
-                     label=r"peak $\sigma_{eq}$ during the run (MPa)")
-        ax.set_title(f"{results.name}: particles coloured by peak von Mises stress\n"
+                     label=f"{results.fracture_metric} (MPa)")
+        ax.set_title(f"{results.name}: particles coloured by {results.fracture_metric}\n"
                      f"(box: cathode, separator on top, collector at the bottom)")
         path = save_figure(fig, out_dir / "fig_peak_stress_3d.png")
-    caption = ("All particles coloured by their peak σ_eq over the output times of particles.csv (MPa); "
+    caption = (f"All particles coloured by {results.fracture_metric} of particles.csv (MPa); "
                "the outline is the cathode "
                f"box (0 ≤ z ≤ {results.cathode_thickness_um:g} µm), separator on top.")
     return FigureResult("fig_peak_stress_3d", path, caption, fig,

@@ -9,7 +9,8 @@ Measured data come in two forms:
   results' ``particles.csv``.
 
 Simulated particles are split into three stress classes with the measured class proportions
-(sorted by peak σ_eq, least = lowest stress) and compared with a confusion table; rank
+(sorted by the summary's ``fracture_metric_Pa``, by default the mesh-converged run peak of the
+95th-percentile σ_eq, :data:`postprocess.reader.FRACTURE_METRIC`; least = lowest stress) and compared with a confusion table; rank
 correlations use Spearman's ρ (:func:`scipy.stats.spearmanr`).
 """
 
@@ -49,6 +50,12 @@ def spearman(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -
         warnings.simplefilter("ignore")
         res = spearmanr(x[ok], y[ok])
     return float(res.statistic), float(res.pvalue)
+
+
+def fracture_metric(summary: Table) -> np.ndarray:
+    """The per-particle stress a comparison uses (Pa): ``fracture_metric_Pa`` of
+    :meth:`postprocess.reader.ResultsFolder.particle_summary`, else ``peak_sigma_eq_Pa``."""
+    return summary["fracture_metric_Pa"] if "fracture_metric_Pa" in summary else summary["peak_sigma_eq_Pa"]
 
 
 def class_score(classes: Sequence[str] | np.ndarray) -> np.ndarray:
@@ -128,7 +135,8 @@ def read_measured_classes(path: str | Path) -> dict[int, str]:
 
 
 def compare_particles(summary: Table, measured: Mapping[int, str]) -> dict[str, Any]:
-    """Per-particle comparison of simulated peak σ_eq (Pa) and soc swing with measured classes.
+    """Per-particle comparison of the simulated fracture metric (Pa; ``fracture_metric_Pa``, reported
+    under the ``peak_sigma`` keys) and soc swing with measured classes.
 
     Returns a dict with ``n_matched``, ``spearman_peak_sigma`` / ``spearman_soc_swing`` (each
     ``{"rho", "p"}``), ``measured_fractions``, ``confusion`` (3 × 3, rows measured, columns
@@ -141,7 +149,7 @@ def compare_particles(summary: Table, measured: Mapping[int, str]) -> dict[str, 
     if n == 0:
         raise InputError("no simulated particle id matches a measured particle id")
     meas = np.array([measured[int(i)] for i in ids[keep]], dtype=object)
-    peak, swing = summary["peak_sigma_eq_Pa"][keep], summary["soc_swing"][keep]
+    peak, swing = fracture_metric(summary)[keep], summary["soc_swing"][keep]
     fr = class_fractions(meas)
     sim = stress_classes(peak, fr)
     conf = confusion_table(meas, sim)
@@ -179,11 +187,12 @@ def compare_profile(summary: Table, profile: Table, fractions: Mapping[str, floa
     Simulated particles are assigned to the profile's windows by centre depth (µm; last window
     closed) and split into stress classes with ``fractions`` (default: the profile's overall
     proportions). Per window: measured fractions and damage index (mean class score = mild +
-    2·severe), simulated count, mean peak σ_eq (Pa), mean soc swing and stress-class fractions.
+    2·severe), simulated count, mean fracture metric (Pa, ``fracture_metric_Pa``, under the key
+    ``simulated_mean_peak_sigma_eq_Pa``), mean soc swing and stress-class fractions.
     Spearman's ρ across windows relates the simulated means to the measured damage index.
     """
     fr = dict(fractions) if fractions is not None else profile_fractions(profile)
-    sim_cls = stress_classes(summary["peak_sigma_eq_Pa"], fr)
+    sim_cls = stress_classes(fracture_metric(summary), fr)
     depth = summary["depth_um"]
     lo, hi = profile["depth_min_um"], profile["depth_max_um"]
     windows = []
@@ -197,7 +206,7 @@ def compare_profile(summary: Table, profile: Table, fractions: Mapping[str, floa
             **{f"measured_fraction_{c}": float(profile[f"fraction_{c}"][k]) for c in CLASSES},
             "measured_damage_index": float(profile["fraction_mild"][k] + 2 * profile["fraction_severe"][k]),
             "simulated_n_particles": n,
-            "simulated_mean_peak_sigma_eq_Pa": float(np.nanmean(summary["peak_sigma_eq_Pa"][m])) if n else float("nan"),
+            "simulated_mean_peak_sigma_eq_Pa": float(np.nanmean(fracture_metric(summary)[m])) if n else float("nan"),
             "simulated_mean_soc_swing": float(np.nanmean(summary["soc_swing"][m])) if n else float("nan"),
             **{f"simulated_fraction_{c}": (float(np.mean(sim_cls[m] == c)) if n else float("nan")) for c in CLASSES},
         })

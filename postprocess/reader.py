@@ -39,6 +39,11 @@ PROBES_COLUMNS = (
 )
 #: the two probe names of the results format (separator side, collector side)
 PROBES = ("Ps", "Pcc")
+#: the per-particle stress the fracture comparison and the depth figure use by default: a
+#: mesh-converged run peak of particles.csv (benchmarks/results/stress_convergence.json)
+FRACTURE_METRIC = "sigma_eq_p95_peak_Pa"
+#: what the report calls it
+FRACTURE_METRIC_LABEL = "peak p95 σ_eq"
 
 
 def read_csv_table(path: str | Path, required: tuple[str, ...] = ()) -> Table:
@@ -197,9 +202,11 @@ class ResultsFolder:
         Columns: ``particle_id``, ``x_um``, ``y_um``, ``z_um``, ``radius_um``, ``depth_um``,
         ``volume_um3``, ``soc`` and ``c_mean_over_cmax`` at the output time nearest ``time_s``,
         ``soc_swing`` (max − min of soc over the output times and the initial soc = 0),
-        ``peak_sigma_eq_Pa`` (``sigma_eq_peak_Pa``, the peak over every mechanics step, when the
-        run wrote it; else the max over the output times of ``sigma_eq_max_Pa``), and the
-        pass-through ``damage_class`` / ``crack_fraction`` if present.
+        ``peak_sigma_eq_Pa`` (``sigma_eq_peak_Pa``, the nodal peak over every mechanics step, when
+        the run wrote it; else the max over the output times of ``sigma_eq_max_Pa``; mesh-dependent),
+        ``fracture_metric_Pa`` (the run peak :data:`FRACTURE_METRIC` when the run wrote it, else
+        ``peak_sigma_eq_Pa``; :attr:`fracture_metric` names which), ``clipped`` (1/0, NaN if not
+        written), and the pass-through ``damage_class`` / ``crack_fraction`` if present.
         """
         p = self.particles
         if p is None:
@@ -223,12 +230,24 @@ class ResultsFolder:
             peak.append(np.nanmax(sig) if np.isfinite(sig).any() else np.nan)
         out["soc_swing"] = np.array(soc_swing)
         out["peak_sigma_eq_Pa"] = np.array(peak)
+        if FRACTURE_METRIC in p:
+            out["fracture_metric_Pa"] = np.array([_nanmax(p[FRACTURE_METRIC][pid == i]) for i in ids])
+        else:
+            out["fracture_metric_Pa"] = out["peak_sigma_eq_Pa"]
+        clipped = p["clipped"] if "clipped" in p else np.full(pid.size, np.nan)
+        out["clipped"] = np.array([_nanmax(clipped[pid == i]) for i in ids])
         for extra in ("damage_class", "crack_fraction"):
             if extra in p:
                 first = {int(i): v for i, v in zip(pid[::-1], p[extra][::-1])}
                 out[extra] = np.array([first[int(i)] for i in ids], dtype=p[extra].dtype)
         out["time_s"] = np.full(ids.size, t_sel)
         return out
+
+    @property
+    def fracture_metric(self) -> str:
+        """The particles.csv column behind ``fracture_metric_Pa`` of :meth:`particle_summary`."""
+        p = self.particles
+        return FRACTURE_METRIC if p is not None and FRACTURE_METRIC in p else "sigma_eq_peak_Pa"
 
     def probe_history(self, probe: str) -> Table | None:
         """Rows of ``probes.csv`` for one probe (``Ps`` or ``Pcc``), sorted by time; None if absent."""
@@ -239,6 +258,11 @@ class ResultsFolder:
             return None
         order = np.argsort(rows["time_s"], kind="stable")
         return {k: v[order] for k, v in rows.items()}
+
+
+def _nanmax(v: np.ndarray) -> float:
+    v = np.asarray(v, dtype=float)
+    return float(np.nanmax(v)) if np.isfinite(v).any() else float("nan")
 
 
 def read_field(path: Path, time_s: float | None = None) -> tuple[Any, float | None]:

@@ -86,6 +86,36 @@ _FIGURE_ORDER = ("fig5b_concentration", "fig5c_potentials", "fig5d_particle_sect
                  "fig_depth_profiles", "fig_peak_stress_3d", "fig_fracture_profile", "compare_runs")
 
 
+def _num(v: Any, fmt: str) -> str:
+    return fmt.format(v) if isinstance(v, (int, float)) and np.isfinite(v) else "n/a"
+
+
+def mesh_rows(mesh: dict[str, Any]) -> list[tuple[str, str]]:
+    """The run's mesh (``run.json["mesh"]`` with its ``mesh_report.json``) as readable (label, value) rows."""
+    rep = mesh.get("report") or {}
+    rows = [("mesh file", str(mesh.get("file", ""))),
+            ("mesh size", f"{_num(mesh.get('n_cells'), '{:,.0f}')} cells, {_num(mesh.get('n_vertices'), '{:,.0f}')} "
+                          f"vertices, {_num(mesh.get('n_dofs'), '{:,.0f}')} unknowns")]
+    if "n_particles" in mesh or "n_particles" in rep:
+        frac = rep.get("nmc_volume_fraction")
+        rows.append(("particles", f"{mesh.get('n_particles', rep.get('n_particles'))}, NMC volume fraction "
+                                  f"{_num(frac, '{:.4f}')} meshed / {_num(rep.get('table_volume_fraction'), '{:.4f}')} exact"))
+    if rep:
+        rows.append(("mesh accuracy", f"particle volumes within {_num(100 * rep.get('particle_volume_max_rel_error', np.nan), '{:.2f}')} %, "
+                                      f"interface area {_num(100 * (rep.get('interface_area_rel_error') or np.nan), '{:+.2f}')} %, "
+                                      f"min quality {_num(rep.get('min_quality'), '{:.3f}')} (gamma)"))
+        sizes = rep.get("sizes") or {}
+        if sizes:
+            rows.append(("mesh sizes (µm)", ", ".join(f"{k} {v:g}" for k, v in sizes.items()
+                                                       if isinstance(v, (int, float)) and not isinstance(v, bool))))
+        adj = rep.get("adjustments") or []
+        text = "; ".join(f"{a.get('rule')} id {a.get('id')}: {a.get('action')}" for a in adj) if adj else "none"
+        rows.append((f"table adjustments ({len(adj)})", text))
+        if rep.get("elapsed_s") is not None:
+            rows.append(("meshing time", f"{rep['elapsed_s']:.1f} s"))
+    return rows
+
+
 def _fmt_key(numbers: dict[str, Any], key: str, scale: float, fmt: str) -> str:
     v = numbers.get(key)
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
@@ -166,11 +196,13 @@ def make_report(results_dir: str | Path, out_dir: str | Path | None = None, time
     if res.particles is not None:
         summary = res.particle_summary(time_s)
         _write_table(out / "particle_summary.csv", summary)
-        tables["per-particle summary (peak σ_eq in Pa, depth in µm)"] = out / "particle_summary.csv"
+        tables[f"per-particle summary (stresses in Pa, depth in µm; fracture_metric_Pa = {res.fracture_metric})"] = \
+            out / "particle_summary.csv"
         prof = figures_depth.depth_profile(summary, figures_depth.depth_edges(res.cathode_thickness_um))
         _write_table(out / "depth_profile.csv", prof)
         tables["depth profile, 10-µm windows (stresses in Pa)"] = out / "depth_profile.csv"
-        figs.append(_attempt("depth profiles", warnings, figures_depth.fig_depth_profiles, res.name, summary, prof, out))
+        figs.append(_attempt("depth profiles", warnings, figures_depth.fig_depth_profiles, res.name, summary, prof, out,
+                             _metric_label(res)))
     grid = t_read = None
     pvd = res.field_path("particles")
     if pvd is None:
@@ -226,7 +258,7 @@ def _fracture(res: ResultsFolder, summary: Table, out: Path, measured_profile: s
     profile = fracture.read_measured_profile(measured_profile) if measured_profile is not None else None
     if measured is None and profile is None:
         return "", None
-    if not np.isfinite(summary["peak_sigma_eq_Pa"]).any():
+    if not np.isfinite(fracture.fracture_metric(summary)).any():
         warnings.append("no stresses in particles.csv: comparison with measured fracture skipped")
         return "", None
     parts: list[str] = ["<h2>Stress versus measured fracture</h2>"]
@@ -236,7 +268,7 @@ def _fracture(res: ResultsFolder, summary: Table, out: Path, measured_profile: s
         result["per_particle"] = {k: v for k, v in cp.items() if k != "rows"}
         write_csv(out / "fracture_particles.csv", list(cp["rows"][0]), [list(r.values()) for r in cp["rows"]])
         tables["per-particle fracture comparison"] = out / "fracture_particles.csv"
-        parts.append(_particle_html(cp, source))
+        parts.append(_particle_html(cp, source, _metric_label(res)))
     if profile is None and measured is not None:
         profile = fracture.profile_from_classes(summary, measured,
                                                 figures_depth.depth_edges(res.cathode_thickness_um))
@@ -250,24 +282,31 @@ def _fracture(res: ResultsFolder, summary: Table, out: Path, measured_profile: s
     tables["fracture comparison (JSON)"] = out / "fracture_comparison.json"
     rs, rw = cw["spearman_peak_sigma"], cw["spearman_soc_swing"]
     parts.append(
-        f"<p>Per depth window ({len(cw['windows'])} windows): Spearman ρ between the simulated mean peak σ_eq "
+        f"<p>Fracture metric: {html.escape(_metric_label(res))} (<code>{html.escape(res.fracture_metric)}</code>). "
+        f"Per depth window ({len(cw['windows'])} windows): Spearman ρ between the simulated mean fracture metric "
         f"and the measured damage index (mild + 2·severe) = <b>{rs['rho']:.3f}</b> (p = {rs['p']:.3g}); "
         f"mean state-of-charge swing: ρ = <b>{rw['rho']:.3f}</b> (p = {rw['p']:.3g}).</p>")
     ffig = _attempt("fracture depth profile", warnings, figures_depth.fig_fracture_profile, res.name, cw, out)
     return "\n".join(parts), ffig
 
 
-def _particle_html(cp: dict[str, Any], source: str) -> str:
+def _metric_label(res: ResultsFolder) -> str:
+    from postprocess.reader import FRACTURE_METRIC, FRACTURE_METRIC_LABEL
+
+    return FRACTURE_METRIC_LABEL if res.fracture_metric == FRACTURE_METRIC else "peak nodal σ_eq (mesh-dependent)"
+
+
+def _particle_html(cp: dict[str, Any], source: str, metric: str) -> str:
     rs, rw, fr = cp["spearman_peak_sigma"], cp["spearman_soc_swing"], cp["measured_fractions"]
     head = "".join(f"<th>simulated {c}</th>" for c in fracture.CLASSES)
     body = "".join(f"<tr><th>measured {c}</th>" + "".join(f"<td>{n}</td>" for n in row) + "</tr>"
                    for c, row in zip(fracture.CLASSES, cp["confusion"]))
     return (
         f"<p>Per particle ({cp['n_matched']} of {cp['n_simulated']} simulated particles matched by id; classes from "
-        f"{html.escape(source)}): Spearman ρ between peak σ_eq and the measured class (least 0, mild 1, severe 2) = "
+        f"{html.escape(source)}): Spearman ρ between {html.escape(metric)} and the measured class (least 0, mild 1, severe 2) = "
         f"<b>{rs['rho']:.3f}</b> (p = {rs['p']:.3g}); state-of-charge swing: ρ = <b>{rw['rho']:.3f}</b> "
         f"(p = {rw['p']:.3g}).</p>"
-        f"<p>Simulated particles split by peak σ_eq with the measured proportions (least {fr['least']:.2f}, "
+        f"<p>Simulated particles split by {html.escape(metric)} with the measured proportions (least {fr['least']:.2f}, "
         f"mild {fr['mild']:.2f}, severe {fr['severe']:.2f}); agreement {cp['agreement']:.2f}.</p>"
         f"<table class='num'><tr><th></th>{head}</tr>{body}</table>")
 
@@ -282,8 +321,8 @@ def _html(res: ResultsFolder, out: Path, numbers: dict[str, Any], figures: list[
             ("reason", res.run.get("reason")), ("case file", res.run.get("case_file")),
             ("resumed from", res.run.get("resumed_from")),
             ("report time", f"{time_s:g} s (fields read at {t_read:g} s)" if t_read is not None else f"{time_s:g} s"),
-            ("versions", ", ".join(f"{k} {v}" for k, v in (res.run.get("versions") or {}).items())),
-            ("mesh", ", ".join(f"{k} = {v}" for k, v in (res.run.get("mesh") or {}).items()))]
+            ("versions", ", ".join(f"{k} {v}" for k, v in (res.run.get("versions") or {}).items()))]
+    info += mesh_rows(res.run.get("mesh") or {})
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>" for k, v in info if v not in (None, ""))
     keyrows = "".join(f"<tr><th>{esc(lab)}</th><td>{_fmt_key(numbers, k, sc, fmt)}</td><td>{esc(u)}</td></tr>"
                       for k, lab, sc, u, fmt in _KEY_ROWS)

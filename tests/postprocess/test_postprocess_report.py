@@ -86,7 +86,9 @@ def test_depth_profile_matches_particles_csv(report, results_dir: Path, columns)
     expected = [peak[(depth[at][order] >= lo) & (depth[at][order] < lo + 10)].mean() / 1e6 for lo in (0, 10, 20, 30)]
     np.testing.assert_allclose(bars, expected, rtol=1e-12)
     table = columns(report.index.parent / "depth_profile.csv")
-    np.testing.assert_allclose(np.asarray(table["peak_sigma_eq_mean_Pa"]) / 1e6, expected, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(table["fracture_metric_mean_Pa"]) / 1e6, expected, rtol=1e-12)
+    lo, hi = np.asarray(table["fracture_metric_ci05_Pa"]) / 1e6, np.asarray(table["fracture_metric_ci95_Pa"]) / 1e6
+    assert np.all(lo <= np.asarray(expected)) and np.all(np.asarray(expected) <= hi) and np.all(lo < hi)
     assert np.asarray(table["n_particles"]).tolist() == [3, 3, 3, 3]
 
 
