@@ -34,11 +34,23 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 #: mesh-size factor per level (DOFs ∝ factor⁻³: coarse ≈ ¼, fine ≈ 4 × default)
 LEVELS = {"coarse": 1.59, "default": 1.0, "fine": 0.63}
+
+
+def scale_mesh(mesh: Any, level: str) -> None:
+    """Scale every size of a case's ``[mesh]`` section by ``LEVELS[level]`` (in place)."""
+    f = LEVELS[level]
+    mesh.size_surface_um *= f
+    mesh.size_max_um *= f
+    mesh.size_separator_um *= f
+    mesh.size_particle_core_um *= f
+    mesh.size_surface_per_radius = min(1.0, mesh.size_surface_per_radius * f)
+    mesh.grading_distance_um *= f
 EVENTS = ("SNESFunctionEval", "SNESJacobianEval", "KSPSolve", "PCSetUp")
 
 
@@ -128,17 +140,10 @@ def worker(args: argparse.Namespace) -> None:
     comm = MPI.COMM_WORLD
     wall0, cpu0 = time.perf_counter(), time.process_time()
     case = load_case(args.case)
-    f = LEVELS[args.level]
-    m = case.mesh
-    if f != 1.0 or args.level != "default":
-        m.size_surface_um *= f
-        m.size_max_um *= f
-        m.size_separator_um *= f
-        m.size_particle_core_um *= f
-        m.size_surface_per_radius = min(1.0, m.size_surface_per_radius * f)
-        m.grading_distance_um *= f
+    if args.level != "default":
+        scale_mesh(case.mesh, args.level)
     elif args.mesh_file:
-        m.file = Path(args.mesh_file)
+        case.mesh.file = Path(args.mesh_file)
     case.mechanics.enabled = args.mechanics
     case.output.fields = False
     case.output.progress = False

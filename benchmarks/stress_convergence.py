@@ -31,7 +31,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from solver_scaling import LEVELS  # noqa: E402
+from solver_scaling import LEVELS, scale_mesh  # noqa: E402
 
 METRICS = ("sigma_eq_p95_peak_Pa", "sigma_1_surface_p95_peak_Pa", "failure_probability_peak",
            "sigma_eq_p95_Pa", "sigma_1_surface_p95_Pa", "failure_probability", "sigma_eq_mean_Pa",
@@ -45,15 +45,7 @@ def worker(args: argparse.Namespace) -> None:
     from femsim.simulation import run_case
 
     case = load_case(args.case)
-    f = LEVELS[args.level]
-    m = case.mesh
-    if f != 1.0:
-        m.size_surface_um *= f
-        m.size_max_um *= f
-        m.size_separator_um *= f
-        m.size_particle_core_um *= f
-        m.size_surface_per_radius = min(1.0, m.size_surface_per_radius * f)
-        m.grading_distance_um *= f
+    scale_mesh(case.mesh, args.level)
     if args.t_end > 0:
         case.protocol.end_time_s = args.t_end
     case.mechanics.every_n_steps = args.every
