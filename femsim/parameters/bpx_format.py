@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
 import json
-import logging
 import math
 import warnings
 from pathlib import Path
 from typing import Any
 
 from femsim.errors import InputError
+from femsim.parameters.bpx_errors import Refusal as _Refusal
+from femsim.parameters.bpx_errors import validation_refusal as _validation_refusal
 from femsim.parameters.functions import FunctionError, MaterialFunction
 from femsim.parameters.imported import ImportedCathode, ImportedElectrolyte
-
-_LOG = logging.getLogger(__name__)
 
 POSITIVE = "Positive electrode"
 #: (BPX field of "Positive electrode", femsim ImportedCathode attribute, unit, is a function of x, default if optional)
@@ -88,12 +86,6 @@ class BpxMaterials:
     electrolyte: ImportedElectrolyte
     #: what was not used, defaults that were applied (one line each)
     notes: tuple[str, ...]
-
-
-class _Refusal(Exception):
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field, self.message = field, message
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -180,7 +172,8 @@ def _map(raw: Any, label: str) -> BpxMaterials:
             mech[attr] = _value(value, attr == "volume_change_function", f"User-defined/{name}")
             mech_sources[attr] = f"BPX User-defined '{name}'"
     tdf_name = "Thermodynamic factor"
-    tdf = _value(user.pop(tdf_name), False, f"User-defined/{tdf_name}") if tdf_name in user else 1.0
+    tdf_given = tdf_name in user
+    tdf = _value(user.pop(tdf_name), False, f"User-defined/{tdf_name}") if tdf_given else 1.0
     carried = tuple((name, float(_value(user.pop(name), False, f"User-defined/{name}")))
                     for name in CARRIED_USER_DEFINED if name in user)
     for name in sorted(k for k in user if k != "description"):
@@ -202,9 +195,7 @@ def _map(raw: Any, label: str) -> BpxMaterials:
         volume_change_function=mech.get("volume_change_function"), carried=carried,
         sources=tuple(cath_sources.items()), temperature=float(t_ref))
     el_sources = {attr: f"{source}: Electrolyte/{field}" for field, attr, *_ in ELECTROLYTE_FIELDS}
-    el_sources["thermodynamic_factor"] = (f"{source}: User-defined/{tdf_name}" if tdf_name in
-                                          (doc.parameterisation.user_defined.model_extra or {} if
-                                           doc.parameterisation.user_defined else {})
+    el_sources["thermodynamic_factor"] = (f"{source}: User-defined/{tdf_name}" if tdf_given
                                           else "1 (BPX has no thermodynamic factor; as PyBaMM)")
     el_sources["reference_temperature"] = cath_sources["reference_temperature"]
     electrolyte = ImportedElectrolyte(name=f"{cathode.name} electrolyte", **electrolyte_values,
@@ -295,79 +286,6 @@ def _unused_sections(raw: dict, doc: Any, pos_dict: dict[str, Any]) -> list[str]
         notes.append("State/Initial conditions: only the initial electrolyte concentration is used (as c_e0 of i0); "
                      "initial state and temperature come from [protocol]")
     return notes
-
-
-def _validation_refusal(exc: Any, raw: dict) -> _Refusal:
-    """The most telling pydantic error, its location written with BPX field names."""
-    errors = exc.errors()
-    extra = [e for e in errors if e["type"] == "extra_forbidden"]
-    missing = [e for e in errors if e["type"] == "missing"]
-    if extra:
-        e = extra[0]
-        path, _node = _path(e["loc"], raw)
-        name = str(e["loc"][-1])
-        choices = [str(m["loc"][-1]) for m in missing]
-        close = difflib.get_close_matches(name, choices or _known_fields(e["loc"]), n=1, cutoff=0.5)
-        hint = f" (did you mean '{close[0]}'? units are part of BPX field names)" if close else ""
-        return _Refusal(path, f"unknown BPX field{hint}")
-    if missing:
-        return _Refusal(_path(missing[0]["loc"], raw)[0], "required BPX field is missing")
-    # union members ('float', 'int', 'function-after[...]', 'InterpolatedTable') give one error each: keep the
-    # one that matches what the file holds
-    by_path: dict[str, list[dict]] = {}
-    for e in errors:
-        tags = [i for i, item in enumerate(e["loc"]) if isinstance(item, str) and item.startswith(_UNION_TAGS)]
-        by_path.setdefault(_path(e["loc"][:tags[0]] if tags else e["loc"], raw)[0], []).append(e)
-    path, errs = next(iter(by_path.items()))
-    value = _lookup(path, raw)
-    if len(errs) > 1:
-        tag = "function-after" if isinstance(value, str) else ("InterpolatedTable" if isinstance(value, dict) else "")
-        chosen = [e for e in errs if tag and any(str(p).startswith(tag) for p in e["loc"])]
-        if chosen:
-            errs = chosen
-        elif not tag:
-            return _Refusal(path, f"must be a number, an expression string or a table, got {value!r}")
-    msg = errs[0]["msg"].removeprefix("Value error, ")
-    return _Refusal(path, msg)
-
-
-_UNION_TAGS = ("float", "int", "function-after", "InterpolatedTable", "Electrode", "str", "dict")
-
-
-def _path(loc: tuple, raw: dict) -> tuple[str, Any]:
-    """loc → 'Section/Field' with union tags dropped (loc may be relative to Parameterisation)."""
-    node: Any = raw
-    parts: list[str] = []
-    if loc and loc[0] not in raw and isinstance(raw.get("Parameterisation"), dict):
-        node, parts = raw["Parameterisation"], ["Parameterisation"]
-    for item in loc:
-        if isinstance(node, dict) and item in node:
-            parts.append(str(item))
-            node = node[item]
-        elif isinstance(node, list) and isinstance(item, int) and item < len(node):
-            parts.append(str(item))
-            node = node[item]
-        elif isinstance(node, dict) and isinstance(item, str) and not item.startswith(_UNION_TAGS):
-            parts.append(item)  # a missing field: named by the schema
-            node = None
-    return "/".join(parts) or "(top level)", node
-
-
-def _lookup(path: str, raw: dict) -> Any:
-    node: Any = raw
-    for part in path.split("/"):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit():
-            node = node[int(part)]
-        else:
-            return None
-    return node
-
-
-def _known_fields(loc: tuple) -> list[str]:
-    fields = [f for f, *_ in CATHODE_FIELDS] + [f for f, *_ in ELECTROLYTE_FIELDS]
-    return fields + ["Reference temperature [K]", "Initial electrolyte concentration [mol.m-3]"]
 
 
 # -- writing -----------------------------------------------------------------------------------

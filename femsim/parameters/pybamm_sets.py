@@ -88,23 +88,38 @@ def pybamm_bpx_document(set_name: str) -> dict[str, Any]:
     check = float(evaluate(i0_name, {"c_e": 0.5 * ce0, "c_s": 0.2 * c_max, "c_max": c_max, **T})[0])
     if abs(check / (FARADAY * k_norm * math.sqrt(0.5 * 0.2 * 0.8)) - 1.0) > 1e-6:
         raise InputError(f"{where}: '{i0_name}' is not of the BPX form F k (c_e/c_e0 x (1 - x))^0.5")
-    t_plus = pv["Cation transference number"]
-    if not isinstance(t_plus, int | float):
-        raise InputError(f"{where}: 'Cation transference number' must be a constant for BPX")
-    tdf = pv.get("Thermodynamic factor", 1.0)
-    if not isinstance(tdf, int | float):
-        raise InputError(f"{where}: 'Thermodynamic factor' must be a constant for femsim's BPX mapping")
+    def constant(name: str, default: float | None = None) -> float:
+        """A number, or a function of (c_e, T) that is one (BPX and femsim's mapping need constants)."""
+        if default is not None and name not in pv.keys():
+            return default
+        value = pv[name]
+        if isinstance(value, int | float):
+            return float(value)
+        y = evaluate(name, {"x": CE_GRID[1:], **T})
+        if not np.allclose(y, y[0], rtol=1e-12, atol=0.0):
+            raise InputError(f"{where}: '{name}' depends on the concentration ({y.min():.4g} to {y.max():.4g}); "
+                             f"BPX holds a constant")
+        return float(y[0])
+
+    t_plus = constant("Cation transference number")
+    tdf = constant("Thermodynamic factor", 1.0)
     try:
         x_min, x_max = (float(v) for v in pybamm.lithium_ion.get_min_max_stoichiometries(pv)[2:])
     except Exception as exc:  # noqa: BLE001 - a half-cell or exotic set: say so
-        raise InputError(f"{where}: no stoichiometry window ({type(exc).__name__}: {exc})") from None
+        first = str(exc).split(". ")[0].strip('"')
+        raise InputError(f"{where}: no stoichiometry window from pybamm.lithium_ion.get_min_max_stoichiometries "
+                         f"(a full-cell set is needed: {first})") from None
     porosity = float(pv[_P + "porosity"])
     eps_s = float(pv[_P + "active material volume fraction"])
     radius = float(pv["Positive particle radius [m]"])
     bruggeman = float(pv[_P + "Bruggeman coefficient (electrolyte)"])
     ocp = function_of(_P + "OCP [V]", X_GRID, {})
-    entropic = function_of(_P + "OCP entropic change [V.K-1]", X_GRID, {"c_max": c_max}) \
-        if _P + "OCP entropic change [V.K-1]" in pv.keys() else 0.0
+    entropic: Any = 0.0
+    if _P + "OCP entropic change [V.K-1]" in pv.keys():
+        try:  # PyBaMM sets give dU/dT(x) or dU/dT(x, c_max)
+            entropic = function_of(_P + "OCP entropic change [V.K-1]", X_GRID, {"c_max": c_max})
+        except TypeError:
+            entropic = function_of(_P + "OCP entropic change [V.K-1]", X_GRID, {})
     d_name = "Positive particle diffusivity [m2.s-1]"
     positive = {
         "Maximum concentration [mol.m-3]": c_max, "Minimum stoichiometry": x_min, "Maximum stoichiometry": x_max,

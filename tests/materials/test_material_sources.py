@@ -56,6 +56,11 @@ def test_pybamm_okane2022_mechanics_and_unknown_set() -> None:
     assert dict(c.carried)["Positive electrode critical stress [Pa]"] == 375e6
     with pytest.raises(InputError, match="unknown PyBaMM parameter set 'Chen2021'"):
         pybamm_materials("Chen2021")
+    with pytest.raises(InputError, match="Ai2020: 'Thermodynamic factor' depends on the concentration"):
+        pybamm_materials("Ai2020")
+    marquis = pybamm_materials("Marquis2019").cathode  # dU/dT(x, c_max), Arrhenius D_s and k
+    assert (marquis.diffusivity_activation_energy, marquis.reaction_rate_activation_energy) == pytest.approx(
+        (18550.0, 39570.0), rel=1e-6)
     assert FARADAY > 0
 
 
