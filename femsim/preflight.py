@@ -9,6 +9,7 @@ case that would otherwise stop ``run`` later (or make it run for hours):
   bulk diffusion-limited current density ``i_lim = 2 F D(c0) c0 / ((1 - t+) L)`` (``L`` = cathode
   + separator thickness; bulk D without tortuosity, so the real limit is lower still);
 * ``[solver.petsc_options]``: names and values checked against PETSc's own option database;
+* ``mesh.file``: a gmsh ``.msh`` file (its ``$MeshFormat`` header);
 * the mesh size: an estimate of the element count (:func:`estimate_cells`), refused above
   :data:`MAX_CELLS` unless ``--allow-large``.
 """
@@ -16,6 +17,7 @@ case that would otherwise stop ``run`` later (or make it run for hours):
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from femsim.errors import InputError
@@ -54,6 +56,20 @@ def _table_problems(case: Any) -> tuple[list[str], list[float] | None]:
     except InputError as exc:
         return [exc.format()], None
     return [], [float(r) for r in table.radii]
+
+
+def _mesh_file_problems(case: Any) -> list[str]:
+    path = case.mesh.file
+    if path is None or not Path(path).is_file():
+        return []  # a missing file is reported by load_case
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64).lstrip()
+    except OSError as exc:
+        return [f"mesh.file: cannot read {path}: {exc.strerror}"]
+    if not head.startswith(b"$MeshFormat"):
+        return [f"mesh.file: {path} is not a gmsh .msh file (no $MeshFormat header)"]
+    return []
 
 
 def _current_problems(case: Any) -> list[str]:
@@ -146,7 +162,8 @@ def preflight(case: Any, allow_large: bool = False) -> dict[str, Any]:
     """Raise InputError with every problem ``run`` would meet; return what was estimated."""
     where = f"{case.source}: " if case.source else ""
     problems, radii = _table_problems(case)  # these name the table file
-    problems += [where + p for p in _current_problems(case) + petsc_option_problems(dict(case.solver.petsc_options))]
+    problems += [where + p for p in _mesh_file_problems(case) + _current_problems(case)
+                 + petsc_option_problems(dict(case.solver.petsc_options))]
     info: dict[str, Any] = {}
     if case.mesh.file is None and radii is not None:
         info["estimated_cells"] = cells = estimate_cells(case, radii)

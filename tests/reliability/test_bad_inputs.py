@@ -199,6 +199,8 @@ CATALOGUE: list[Bad] = [
     _case_entry("c-rate-1e300-run", "run", ["protocol.c_rate", "diffusion-limited"], case(("c_rate = 5.0", "c_rate = 1e300"))),
     _case_entry("c-rate-inf", "validate", ["protocol.c_rate", "finite"], case(("c_rate = 5.0", "c_rate = inf"))),
     _case_entry("c-rate-nan", "validate", ["protocol.c_rate", "nan"], case(("c_rate = 5.0", "c_rate = nan"))),
+    _case_entry("validate-corrupt-mesh-file", "validate", ["mesh.file", "bad.msh", "not a gmsh"],
+                CASE + '[mesh]\nfile = "bad.msh"\n'),
     # unbounded work: the mesh-size estimate
     _case_entry("mesh-size-tiny", "validate", ["mesh.size_surface_um", "cells", "--allow-large"],
                 CASE + "[mesh]\nsize_surface_um = 0.001\n"),
@@ -262,6 +264,8 @@ CATALOGUE: list[Bad] = [
 for _entry in CATALOGUE:  # a folder where the case expects the particle table
     if _entry.name == "particle-table-is-a-folder":
         _entry.files["tables/keep.txt"] = "x"
+    if _entry.name == "validate-corrupt-mesh-file":
+        _entry.files["bad.msh"] = "not a gmsh file\n"
 
 
 def _tree(folder: Path) -> dict[str, tuple[int, int]]:
