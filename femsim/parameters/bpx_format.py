@@ -75,6 +75,7 @@ CARRIED_USER_DEFINED = (
 )
 #: mechanics used when neither User-defined nor [materials] cathode_overrides give them (NMC622, physics.md §2.3)
 MECHANICS_DEFAULTS = {"youngs_modulus": 190e9, "poisson_ratio": 0.25, "partial_molar_volume": 1.0e-6}
+_MECHANICS_BOUNDS = {"youngs_modulus": (0.0, math.inf), "poisson_ratio": (-1.0, 0.5)}
 _HYSTERESIS = ("OCP (delithiation) [V]", "OCP (lithiation) [V]", "OCP hysteresis decay constant")
 _BOUNDS = {"minimum_stoichiometry": (0.0, 1.0), "maximum_stoichiometry": (0.0, 1.0), "porosity": (0.0, 1.0),
            "transport_efficiency": (0.0, 1.0), "transference_number": (0.0, 1.0)}
@@ -169,15 +170,19 @@ def _map(raw: Any, label: str) -> BpxMaterials:
     for name, attr, _unit in USER_DEFINED_FIELDS:
         if name in user and attr != "electrolyte.thermodynamic_factor":
             value = user.pop(name)
-            mech[attr] = _value(value, attr == "volume_change_function", f"User-defined/{name}")
+            mech[attr] = _value(value, attr == "volume_change_function", f"Parameterisation/User-defined/{name}")
             mech_sources[attr] = f"BPX User-defined '{name}'"
+            bounds = _MECHANICS_BOUNDS.get(attr)
+            if bounds and not bounds[0] < mech[attr] < bounds[1]:
+                raise _Refusal(f"Parameterisation/User-defined/{name}",
+                               f"must be in ({bounds[0]:g}, {bounds[1]:g}), got {mech[attr]:g}")
     tdf_name = "Thermodynamic factor"
     tdf_given = tdf_name in user
-    tdf = _value(user.pop(tdf_name), False, f"User-defined/{tdf_name}") if tdf_given else 1.0
-    carried = tuple((name, float(_value(user.pop(name), False, f"User-defined/{name}")))
+    tdf = _value(user.pop(tdf_name), False, f"Parameterisation/User-defined/{tdf_name}") if tdf_given else 1.0
+    carried = tuple((name, float(_value(user.pop(name), False, f"Parameterisation/User-defined/{name}")))
                     for name in CARRIED_USER_DEFINED if name in user)
     for name in sorted(k for k in user if k != "description"):
-        notes.append(f"User-defined/{name}: not used by femsim")
+        notes.append(f"Parameterisation/User-defined/{name}: not used by femsim")
     notes += _unused_sections(raw, doc, pos_dict)
     source = label if label.startswith("PyBaMM") else f"BPX {label}"
     cath_sources = {attr: f"{source}: {POSITIVE}/{field}" for field, attr, *_ in CATHODE_FIELDS}

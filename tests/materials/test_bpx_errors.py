@@ -75,6 +75,8 @@ CASES = [
     ("bad_user_defined", lambda d: _set(d, ("Parameterisation", "User-defined"), "Positive electrode volume change",
                                         {"x": [0.0, 0.5, 0.4], "y": [0.0, -0.01, -0.02]}),
      "User-defined/Positive electrode volume change: table x must be strictly increasing"),
+    ("poisson_ratio", lambda d: _set(d, ("Parameterisation", "User-defined"), "Positive electrode Poisson's ratio", 0.7),
+     "Parameterisation/User-defined/Positive electrode Poisson's ratio: must be in (-1, 0.5), got 0.7"),
     ("not_json", '{"Header": {"BPX": "1.0.0",', "not JSON: Expecting property name enclosed in double quotes at line 1"),
     ("not_an_object", "[1, 2, 3]", "(top level): must be a JSON object, got list"),
 ]
@@ -122,4 +124,12 @@ def test_unused_fields_are_reported_and_mechanics_sources(exported_tiny: dict, t
     assert "youngs_modulus = 1.5e+11 [Pa]  # materials.cathode_overrides" in out
     assert "poisson_ratio = 0.25 [-]  # femsim default" in out
     assert "partial_molar_volume = 1e-06 [m^3/mol]  # BPX" in out and "User-defined 'Positive electrode partial" in out
-    assert "note: User-defined/Positive electrode LAM constant exponential term: not used by femsim" in out
+    assert "note: Parameterisation/User-defined/Positive electrode LAM constant exponential term: not used" in out
+
+
+def test_table_strain_needs_a_volume_change_function(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    case = write_case(tmp_path, {"cathode": "NMC811_Chen2020"}, {"initial_stoichiometry": 0.9})
+    case.write_text(case.read_text(encoding="utf-8") + '[mechanics]\nstrain_model = "table"\n', encoding="utf-8")
+    assert main(["validate", str(case)]) == 2
+    err = capsys.readouterr().err
+    assert "mechanics.strain_model: 'table' needs a volume-change function, which NMC811_Chen2020" in err
