@@ -18,8 +18,8 @@ import numpy as np
 
 
 def compare(fast: Path, ref: Path) -> dict:
-    a = np.loadtxt(fast / "timeseries.csv", delimiter=",", skiprows=1, ndmin=2)
-    b = np.loadtxt(ref / "timeseries.csv", delimiter=",", skiprows=1, ndmin=2)
+    a = np.loadtxt(fast / "timeseries.csv", delimiter=",", skiprows=1, ndmin=2, usecols=range(9))
+    b = np.loadtxt(ref / "timeseries.csv", delimiter=",", skiprows=1, ndmin=2, usecols=range(9))
     m = a[:, 0] <= b[-1, 0] + 1e-9
     dv = np.abs(a[m, 2] - np.interp(a[m, 0], b[:, 0], b[:, 2]))
     out = {"fast": str(fast), "reference": str(ref), "t_common_s": float(min(a[-1, 0], b[-1, 0])),

@@ -188,17 +188,17 @@ def worker(args: argparse.Namespace) -> None:
     def run():
         from femsim.solvers import stepping
 
-        orig_init = stepping.GalvanostaticStepper.__init__
+        orig_init = stepping.ProtocolStepper.__init__
 
         def init(self, *a, **k):
             orig_init(self, *a, **k)
             self.on_step.append(on_step)
 
-        stepping.GalvanostaticStepper.__init__ = init
+        stepping.ProtocolStepper.__init__ = init
         try:
             return orig_run()
         finally:
-            stepping.GalvanostaticStepper.__init__ = orig_init
+            stepping.ProtocolStepper.__init__ = orig_init
 
     t_run0, c_run0 = time.perf_counter(), time.process_time()
     termination = "steps"

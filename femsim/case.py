@@ -90,6 +90,20 @@ class Protocol:
     rest_s: float = spec(0.0, ge=0, unit="s", doc="rest at zero current after the cut-off or end time")
     temperature_K: float = spec(298.15, gt=0, unit="K")
     initial_electrolyte_concentration_mol_m3: float = spec(1000.0, gt=0, unit="mol/m³")
+    steps: list[str] | None = spec(None, doc="PyBaMM-style step strings, e.g. ['Charge at 5C until 4.5 V', "
+                                         "'Hold at 4.5 V until C/20', 'Rest for 10 minutes', "
+                                         "'Discharge at 5C until 2.5 V'] (see docs/protocols.md); "
+                                         "default: one CC step from mode/c_rate/voltage_cutoff_V/end_time_s, "
+                                         "then rest_s")
+    step: list[dict[str, Any]] | None = spec(None, doc="the same steps as [[protocol.step]] tables with kind, "
+                                                       "value, until, for, period")
+    cycles: int = spec(1, ge=1, doc="repeat the step list this many times")
+
+    def cycle_steps(self) -> list[Any]:
+        """The typed steps of one cycle (:class:`femsim.protocol.Step`); the case is validated."""
+        from femsim.protocol import build_steps
+
+        return build_steps(self)[0]
 
     @property
     def capacity_mAh_cm2(self) -> float:
@@ -235,6 +249,8 @@ def _cross_checks(case: Case) -> list[str]:
                         f"does not have (BPX User-defined 'Positive electrode volume change'); use 'linear'")
     u0 = float(sets.cathode.open_circuit_potential(case.protocol.initial_stoichiometry))
     cut = case.protocol.voltage_cutoff_V
+    if case.protocol.steps is not None or case.protocol.step is not None:
+        return problems
     if case.protocol.mode == "charge" and cut <= u0:
         problems.append(f"protocol.voltage_cutoff_V: must be above the initial voltage U(x0) = {u0:.4f} V "
                         f"on charge, got {cut:g}")
@@ -254,6 +270,11 @@ def parse_case(data: dict[str, Any], source: Path | None = None) -> Case:
     file = str(source) if source else None
     if case is None:
         raise InputError(problems[0] if problems else "invalid case", file=file, problems=problems[1:])
+    if not any(p.startswith("protocol.step") for p in problems):
+        from femsim.protocol import build_steps
+
+        raw = data.get("protocol") if isinstance(data.get("protocol"), dict) else {}
+        problems += build_steps(case.protocol, set(raw))[1]
     case.source = Path(source).resolve() if source else None
     resolve_paths(case, case.source.parent if case.source else Path.cwd())
     problems += [p for p in _cross_checks(case) if p.split(":")[0] not in {q.split(":")[0] for q in problems}]

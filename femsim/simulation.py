@@ -74,6 +74,8 @@ class Simulation:
         self.t_start = time.perf_counter()
         self.summary: dict[str, Any] = {}
         self.peak_probe: dict[str, float] = {"Ps": 0.0, "Pcc": 0.0}
+        #: {cycle (as text): {per-particle stress metric: peak over the particles and the cycle (Pa)}}
+        self.cycle_peaks: dict[str, dict[str, float]] = {}
         self.probe_history: list[dict[str, Any]] = []
 
     # -- set-up ---------------------------------------------------------------------------------
@@ -160,16 +162,20 @@ class Simulation:
     def soc(self, mean_c: float) -> float:
         return (self.x0 - mean_c / self.problem.c_max) / self.dx_nominal
 
-    def record_step(self, time_s: float, dt_s: float, current_density: float, voltage: float, its: int) -> None:
+    def record_step(self, rec: Any) -> None:
+        """One time-series row per accepted step or step switch (a :class:`StepRecord`)."""
+        from femsim.protocol import KINDS
+
         mean_all, mean_sep, mean_cc = self.stats.window_means()
         drop = self.problem.electrolyte_potential_drop()
-        row = [time_s, current_density * self.area, voltage, drop, self.soc(mean_all), self.soc(mean_sep),
-               self.soc(mean_cc), its, dt_s]
-        self.rows.append(row)
-        self.writer.append_timeseries(row)
+        row = [rec.time_s, rec.current_density_A_m2 * self.area, rec.voltage_V, drop, self.soc(mean_all),
+               self.soc(mean_sep), self.soc(mean_cc), rec.newton_iterations, rec.dt_s, rec.cycle, rec.step,
+               KINDS.index(rec.kind)]
+        self.rows.append(row)  # numeric (the kind as its code: snapshots store the rows as floats)
+        self.writer.append_timeseries(row[:-1] + [rec.kind])
         self.steps_since_mechanics += 1
         if self.mechanics is not None and self.steps_since_mechanics >= self.case.mechanics.every_n_steps:
-            self.solve_mechanics(time_s)
+            self.solve_mechanics(rec.time_s)
 
     def solve_mechanics(self, time_s: float) -> None:
         t0 = time.perf_counter()
@@ -187,6 +193,12 @@ class Simulation:
         stress = self.mechanics.particle_stress()
         self.peak_particle_stress = np.maximum(self.peak_particle_stress, stress["sigma_eq_max_Pa"])
         self.stress_peaks.update(stress)
+        cycle = str(self.stepper.state.cycle + 1) if hasattr(self, "stepper") else "1"
+        peaks = self.cycle_peaks.setdefault(cycle, {})
+        for key, values in stress.items():
+            values = np.asarray(values, dtype=float)
+            if key.endswith("_Pa") and np.isfinite(values).any():
+                peaks[key] = max(peaks.get(key, -np.inf), float(np.nanmax(values)))
         self.timings["mechanics_s"] = self.timings.get("mechanics_s", 0.0) + time.perf_counter() - t0
 
     def write_output(self, time_s: float) -> None:
@@ -230,44 +242,46 @@ class Simulation:
     # -- the run -------------------------------------------------------------------------------
     def run(self) -> RunResult:
         from femsim.io.progress import Progress
-        from femsim.solvers.stepping import GalvanostaticStepper
+        from femsim.solvers.stepping import stepper_for
 
-        case, prot = self.case, self.case.protocol
+        case = self.case
         self.rows: list[list[Any]] = []
         self.outputs_written: list[float] = []
         self.steps_since_mechanics = 0
         self.peak_particle_stress = np.zeros(len(self.stats.ids))
         self.stress_peaks = StressPeaks(len(self.stats.ids))
         problem = self.problem
-        stepper = GalvanostaticStepper(problem, prot, case.solver, case.output.times_s)
+        stepper = stepper_for(problem, case)
         self.stepper = stepper
         if self.resume:
-            v0 = self.snapshots.restore(stepper)
+            self.snapshots.restore(stepper)
         else:
             problem.set_initial_state()
-            ok, its, why = problem.solve_potentials(stepper.current())
-            if not ok:
-                raise SolverError(f"consistent initialisation of the potentials failed ({why})")
-            problem.commit()
-            v0 = problem.voltage()
-            stepper.state.voltage_V = v0
-            self.record_step(0.0, 0.0, stepper.current(), v0, its)
-            if 0.0 in case.output.times_s:
-                self.write_output(0.0)
         progress = Progress(case.output.progress, self.rank)
-        cut = prot.voltage_cutoff_V
-
         garbage = CollectiveGarbage(self.comm)
+        n_steps = len(stepper.steps)
 
         def on_step(rec: Any) -> None:
             garbage.collect()
-            self.record_step(rec.time_s, rec.dt_s, rec.current_density_A_m2, rec.voltage_V, rec.newton_iterations)
-            frac_t = rec.time_s / (prot.t_end_s + prot.rest_s)
-            frac_v = (rec.voltage_V - v0) / (cut - v0) if cut != v0 else 0.0
-            progress.update(max(frac_t, frac_v if rec.phase == "load" else 0.0),
-                            f"t={rec.time_s:7.1f} s V={rec.voltage_V:.4f} V dt={rec.dt_s:.3g} s")
+            self.record_step(rec)
+            if rec.time_s == 0.0 and 0.0 in case.output.times_s and 0.0 not in self.outputs_written:
+                self.write_output(0.0)
+            st, step = stepper.state, stepper.step
+            within = min((rec.time_s - st.step_start_s) / step.duration_s, 1.0) if step.duration_s else 0.0
+            if step.until_voltage_V is not None and step.kind != "hold":
+                start = next((r[2] for r in reversed(self.rows) if r[8] == 0.0), rec.voltage_V)
+                if step.until_voltage_V != start:
+                    within = max(within, (rec.voltage_V - start) / (step.until_voltage_V - start))
+            fraction = (st.cycle + (st.step_index + min(max(within, 0.0), 1.0)) / n_steps) / stepper.cycles
+            progress.update(fraction, f"{stepper.label()} t={rec.time_s:7.1f} s V={rec.voltage_V:.4f} V "
+                                      f"i={rec.current_density_A_m2:.4g} A/m² dt={rec.dt_s:.3g} s")
+
+        def on_step_end(entry: dict[str, Any]) -> None:
+            if entry["step"] == n_steps:
+                self.write_cycles()
 
         stepper.on_step.append(on_step)
+        stepper.on_step_end.append(on_step_end)
         stepper.on_output.append(self.write_output)
         self.snapshots.attach(stepper)
         t0 = time.perf_counter()
@@ -280,20 +294,40 @@ class Simulation:
         if case.output.final_output and (not self.outputs_written or
                                          abs(self.outputs_written[-1] - stepper.state.time_s) > 1e-9):
             self.write_output(stepper.state.time_s)
+        self.write_cycles()
         return self._finish("finished", termination)
+
+    def stress_metrics(self) -> list[str]:
+        """The per-particle stress metrics of the mechanics solver (cycles.csv peak columns)."""
+        if self.mechanics is None:
+            return []
+        keys = sorted({k for peaks in self.cycle_peaks.values() for k in peaks})
+        return keys
+
+    def write_cycles(self) -> None:
+        """Rewrite cycles.csv from the series (rank 0 writes; atomic)."""
+        from femsim.io.cycles import cycle_rows
+
+        if not self.rows:
+            return
+        peaks = {int(k): v for k, v in self.cycle_peaks.items()}
+        header, rows = cycle_rows(np.array(self.rows, dtype=float), self.area, peaks, self.stress_metrics())
+        self.writer.write_cycles(header, rows)
 
     def _finish(self, status: str, termination: str, reason: str = "") -> RunResult:
         st = self.stepper.state if hasattr(self, "stepper") else None
-        rows = np.array(self.rows, dtype=float) if getattr(self, "rows", None) else np.zeros((0, 9))
+        rows = np.array(self.rows, dtype=float) if getattr(self, "rows", None) else np.zeros((0, 12))
         summary: dict[str, Any] = {"termination": termination}
         if len(rows):
-            t, current, volt, drop = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]
-            charge = float(np.sum(0.5 * (current[1:] + current[:-1]) * np.diff(t))) if len(t) > 1 else 0.0
+            t, current, volt, drop, dt = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 8]
+            charge = float(np.sum(current * dt))  # backward Euler: the current at the end of each step
             late = t > min(5.0, t[-1])
+            cutoffs = [e["end_s"] for e in st.step_log if e["reason"] == "voltage"] if st else []
             summary.update(
                 time_end_s=float(t[-1]),
-                time_to_cutoff_s=float(self._cutoff_time()) if termination == "cutoff" or
-                self.stepper.state.termination == "cutoff" else None,
+                time_to_cutoff_s=float(cutoffs[0]) if cutoffs else None,
+                cycles_completed=int(sum(1 for e in st.step_log if e["step"] == len(self.stepper.steps))) if st else 0,
+                protocol_steps=list(st.step_log) if st else [],
                 delivered_capacity_mAh_cm2=abs(charge) / self.area / 36.0e3,
                 mean_electrolyte_potential_drop_V=float(np.mean(drop[late])) if late.any() else float(drop[-1]),
                 voltage_end_V=float(volt[-1]), soc_end=float(rows[-1, 4]), n_steps=int(st.n_steps if st else 0),
@@ -313,10 +347,6 @@ class Simulation:
         if self.fields is not None:
             self.fields.close()
         return RunResult(status, self.folder, summary)
-
-    def _cutoff_time(self) -> float:
-        times = [r[0] for r in self.rows if r[1] != 0.0]
-        return times[-1] if times else float("nan")
 
     def _soc_at(self, time_s: float) -> tuple[float | None, float | None]:
         rows = np.array(self.rows)

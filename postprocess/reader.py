@@ -80,7 +80,7 @@ def read_csv_table(path: str | Path, required: tuple[str, ...] = ()) -> Table:
     return table
 
 
-_TEXT_COLUMNS = ("probe", "damage_class")
+_TEXT_COLUMNS = ("probe", "damage_class", "step_kind")
 
 
 def _is_float(text: str) -> bool:

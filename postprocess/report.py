@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from femsim.io.atomic import write_csv, write_json, write_text
-from postprocess import figures_depth, figures_fields, figures_timeseries, fracture
+from postprocess import figures_cycling, figures_depth, figures_fields, figures_timeseries, fracture
 from postprocess.reader import PROBES, ResultsFolder, Table, plain, read_field
 from postprocess.style import FigureResult
 
@@ -192,6 +192,7 @@ def make_report(results_dir: str | Path, out_dir: str | Path | None = None, time
     tables: dict[str, Path] = {}
     figs.append(_attempt("Fig. 5c (potentials)", warnings, figures_timeseries.fig_potentials, res, out, time_s))
     figs.append(_attempt("Fig. 5e (probe histories)", warnings, figures_timeseries.fig_probes, res, out))
+    figs.append(_attempt("cycling page", warnings, figures_cycling.fig_cycling, res, out))
     summary = None
     if res.particles is not None:
         summary = res.particle_summary(time_s)
@@ -330,8 +331,10 @@ def _html(res: ResultsFolder, out: Path, numbers: dict[str, Any], figures: list[
         return "".join(f"<figure id='{esc(f.name)}'><img src='{rel(f.path)}' alt='{esc(f.name)}'>"
                        f"<figcaption>{esc(f.caption)}</figcaption></figure>" for f in fs)
 
-    special = ("fig_fracture_profile", "compare_runs")
+    special = ("fig_fracture_profile", "compare_runs", "fig_cycling")
     figs = fig_html([f for f in figures if f.name not in special])
+    cycling = [f for f in figures if f.name == "fig_cycling"]
+    cycling_html = (f"<h2>Cycling</h2>{figures_cycling.cycles_html(res, esc)}{fig_html(cycling)}" if cycling else "")
     fracture_html += fig_html([f for f in figures if f.name == "fig_fracture_profile"])
     comp = ""
     if runs_numbers:
@@ -341,7 +344,7 @@ def _html(res: ResultsFolder, out: Path, numbers: dict[str, Any], figures: list[
                        for _, v in runs_numbers) + "</tr>" for k, lab, sc, u, fmt in _KEY_ROWS[:8])
         comp = (f"<h2>Comparison of runs</h2><table class='num'><tr><th></th>{head}</tr>{body}</table>"
                 + fig_html([f for f in figures if f.name == "compare_runs"]))
-    data_files = [res.path / n for n in ("run.json", "timeseries.csv", "particles.csv", "probes.csv")]
+    data_files = [res.path / n for n in ("run.json", "timeseries.csv", "cycles.csv", "particles.csv", "probes.csv")]
     data_files += sorted((res.path / "fields").glob("*.pvd")) if (res.path / "fields").is_dir() else []
     links = "".join(f"<li><a href='{rel(p)}'>{esc(p.name)}</a></li>" for p in data_files if p.exists())
     links += "".join(f"<li><a href='{rel(p)}'>{esc(p.name)}</a>: {esc(lab)}</li>" for lab, p in tables.items())
@@ -367,6 +370,7 @@ ul.warn li {{ color: #a15c00; }}
 <h2>Key numbers</h2><table class="num">{keyrows}</table>
 {warn}
 <h2>Figures</h2>{figs}
+{cycling_html}
 {fracture_html}
 {comp}
 <h2>Data files</h2><ul>{links}</ul>

@@ -37,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
     case = load_case(args.case)
     info = preflight(case, allow_large=args.allow_large)
     cells = f", about {info['estimated_cells']:.3g} mesh cells" if "estimated_cells" in info else ""
-    print(f"{args.case}: ok ({case.name}: {case.protocol.mode} at {case.protocol.c_rate:g}C, "
-          f"{case.protocol.current_density_A_m2:.2f} A/m²{cells}, results in {case.results_dir()})")
+    prot = case.protocol
+    steps = "; ".join(s.text for s in prot.cycle_steps())
+    cycles = f" × {prot.cycles} cycles" if prot.cycles > 1 else ""
+    print(f"{args.case}: ok ({case.name}: {steps}{cycles}; 1C = {prot.capacity_mAh_cm2 * 10.0:.2f} A/m²{cells}, "
+          f"results in {case.results_dir()})")
     return 0

@@ -36,7 +36,8 @@ def case_record(case: dict[str, Any], case_file: str | None) -> dict[str, Any]:
     return {"by_reference": case_file, "sha256": hashlib.sha256(text.encode()).hexdigest(), "bytes": len(text)}
 
 TIMESERIES_HEADER = ["time_s", "current_A", "voltage_V", "electrolyte_potential_drop_V", "soc_mean",
-                     "soc_separator_10um", "soc_collector_10um", "newton_iterations", "dt_s"]
+                     "soc_separator_10um", "soc_collector_10um", "newton_iterations", "dt_s", "cycle", "step",
+                     "step_kind"]
 PARTICLES_HEADER = ["time_s", "particle_id", "x_um", "y_um", "z_um", "radius_um", "depth_um", "volume_um3",
                     "c_mean_over_cmax", "c_surface_min_over_cmax", "c_surface_max_over_cmax", "soc",
                     "sigma_eq_max_Pa", "sigma_eq_mean_Pa", "sigma_1_max_Pa", "sigma_eq_peak_Pa", "clipped",
@@ -141,6 +142,11 @@ class ResultsWriter:
 
     def append_probe(self, row: list[Any]) -> None:
         self._on_root(lambda: self.probes.append(row))
+
+    def write_cycles(self, header: list[str], rows: list[list[Any]]) -> None:
+        """Rewrite cycles.csv (one row per cycle so far) atomically."""
+        if self.is_root:
+            write_csv(self.folder / "cycles.csv", header, rows)
 
     def add_particle_rows(self, rows: list[list[Any]]) -> None:
         """Add the rows of one output time and rewrite particles.csv atomically."""

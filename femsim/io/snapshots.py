@@ -400,6 +400,7 @@ class SnapshotManager:
             "peak_probe": dict(sim.peak_probe),
             "peak_particle_stress": np.asarray(sim.peak_particle_stress, dtype=float).tolist(),
             "stress_peaks": sim.stress_peaks.to_dict(),
+            "cycle_peaks": sim.cycle_peaks,
             "particle_rows": sim.writer._particle_rows,
             "files": {f"rank_{r}.npz": d for r, d in enumerate(digests)},
             "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -455,11 +456,13 @@ class SnapshotManager:
         sim.rows = saved["series_rows"].tolist()
         for row in sim.rows:
             row[7] = int(row[7])
+            row[9:] = [int(v) for v in row[9:]]  # cycle, step, step-kind code
         sim.outputs_written = [float(t) for t in manifest["outputs_written"]]
         sim.steps_since_mechanics = int(manifest["steps_since_mechanics"])
         sim.peak_probe = {k: float(v) for k, v in manifest["peak_probe"].items()}
         sim.peak_particle_stress = np.array(manifest["peak_particle_stress"], dtype=float)
         sim.stress_peaks.restore(manifest.get("stress_peaks", {}))
+        sim.cycle_peaks = {c: dict(p) for c, p in manifest.get("cycle_peaks", {}).items()}
         sim.writer.truncate_after(float(manifest["time_s"]))
         sim.writer.set_particle_rows(manifest["particle_rows"])
         sim.writer.update_manifest(resumed_from={"snapshot": str(path), "step": manifest["step"],

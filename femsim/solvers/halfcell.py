@@ -29,6 +29,10 @@ from femsim.solvers.presets import make_nonlinear_problem
 
 LOG = logging.getLogger(__name__)
 LENGTH_SCALE = 1e-6  # m, residual weights are per µm³ / µm²
+#: contact conductance between the terminal and the collector face in potentiostatic steps (S/m²):
+#: 1e-7 Ω m² (1 mΩ cm², negligible next to the electrode's ~10 Ω cm²), comparable to the
+#: conduction stiffness σ/h of the matrix at µm elements, so it leaves the Jacobian well conditioned
+CONTACT_CONDUCTANCE_S_M2 = 1e7
 
 
 class HalfCellProblem:
@@ -70,6 +74,10 @@ class HalfCellProblem:
 
         self.dt = dolfinx.fem.Constant(mesh, 1.0)
         self.applied_current_density = dolfinx.fem.Constant(mesh, 0.0)  # A/m², > 0 on charge
+        #: control of the collector (see :meth:`set_control_mode`): 1 prescribes the current, 0 the voltage
+        self._current_controlled = dolfinx.fem.Constant(mesh, 1.0)
+        self.held_voltage = dolfinx.fem.Constant(mesh, 0.0)  # V, potentiostatic steps
+        self.control_mode = "current"
         dx, ds, dS = domain.dx, domain.ds, domain.dS
 
         # --- interface kinetics (particle side '+', electrolyte side '-') ---------------------
@@ -119,7 +127,7 @@ class HalfCellProblem:
         F_phis = w_phi * (ec.electronic_conduction_residual(phi_s, w, cathode.electronic_conductivity, dx(PARTICLES))
                           + ec.electronic_conduction_residual(phi_s, w, sigma_matrix, dx(MATRIX))
                           + f_w * i_n * w("+") * dS(tags.INTERFACE)
-                          - self.applied_current_density * w * ds(tags.CURRENT_COLLECTOR))
+                          - self._collector_current(phi_s) * w * ds(tags.CURRENT_COLLECTOR))
         F_ce = w_ce * (
             ec.electrolyte_salt_residual(c_e, c_e_old, v_e, self.dt, mat.matrix_porosity, eff_m * d_e, t_plus,
                                          ec.electrolyte_current(c_e, phi_e, eff_m * kappa, t_plus, tdf, T), dx(MATRIX))
@@ -153,6 +161,44 @@ class HalfCellProblem:
         self._install_convergence_test(self.problem, [self.c_max, 1.0, prot_ce0, 1.0], case.solver, self.preset)
         self._install_convergence_test(self.potential_problem, [1.0, 1.0], case.solver)
         self._compile_diagnostics(ufl)
+
+    def _collector_current(self, phi_s: Any) -> Any:
+        """Current density entering at the collector (A/m², > 0 on charge), either prescribed
+        (galvanostatic) or through the contact conductance from the held voltage (potentiostatic):
+
+        i = s i_app + (1 − s) G (V_hold − φ_s),   s = 1 (current control) or 0 (voltage control).
+
+        The Robin form keeps the unknowns, sparsity and block structure of the galvanostatic
+        problem (every preset, lagged factors included, works unchanged) and a switch changes two
+        constants only. The collector then sits within i/G of V_hold (15 µV at 150 A/m²).
+        """
+        s = self._current_controlled
+        return s * self.applied_current_density + (1.0 - s) * CONTACT_CONDUCTANCE_S_M2 * (self.held_voltage - phi_s)
+
+    def set_control_mode(self, mode: str) -> None:
+        """``current`` (galvanostatic, rest) or ``voltage`` (potentiostatic hold): the meaning of the
+        ``control`` argument of :meth:`step` and :meth:`solve_potentials`. Lagged presets refresh
+        their Jacobian at a switch (the collector term changes)."""
+        if mode not in ("current", "voltage"):
+            raise ValueError(f"control mode must be 'current' or 'voltage', got {mode!r}")
+        if mode != self.control_mode:
+            self.control_mode = mode
+            self._current_controlled.value = 1.0 if mode == "current" else 0.0
+            if self.lagged:
+                self._refresh_jacobian()
+
+    def _set_control(self, control: float) -> None:
+        if self.control_mode == "current":
+            self.applied_current_density.value = control
+        else:
+            self.held_voltage.value = control
+            self.applied_current_density.value = 0.0
+
+    def applied_current(self) -> float:
+        """Current density at the collector of the present solution (A/m², > 0 on charge)."""
+        if self.control_mode == "current":
+            return float(self.applied_current_density.value)
+        return CONTACT_CONDUCTANCE_S_M2 * (float(self.held_voltage.value) - self.voltage())
 
     def _install_convergence_test(self, problem: Any, scales: list[float], solver: Any, preset: str = "") -> None:
         """Newton stops on the weighted residual (atol/rtol) or on a negligible update.
@@ -309,15 +355,22 @@ class HalfCellProblem:
         ok = bool(self.domain.comm.allreduce(ok, op=_mpi_land()))
         return ok, its, f"SNES reason {reason}"
 
-    def solve_potentials(self, applied_current_density: float) -> tuple[bool, int, str]:
+    def solve_potentials(self, control: float) -> tuple[bool, int, str]:
         """Consistent initialisation: solve φ_s, φ_e with the concentrations frozen.
 
+        ``control`` is the applied current density (A/m²) or, in voltage mode, the held voltage (V).
         The initial guess shifts φ_s by the kinetic overpotential of a uniform reaction,
-        (2RT/F) asinh(i/(2 i0)), which puts Newton close to the solution.
+        (2RT/F) asinh(i/(2 i0)), which puts Newton close to the solution (in voltage mode: by the
+        difference to the held voltage).
         """
         from femsim.parameters import FARADAY, GAS_CONSTANT
 
-        self.applied_current_density.value = applied_current_density
+        self._set_control(control)
+        if self.control_mode == "voltage":
+            self.solid_potential.x.array[:] += control - self.voltage()
+            applied_current_density = 0.0
+        else:
+            applied_current_density = control
         d = self.domain
         mean_current = applied_current_density * self._cc_area / d.interface_area()
         x = self.particle_concentration.x.array.mean() / self.c_max if self.particle_concentration.x.array.size else 0.5
@@ -336,16 +389,18 @@ class HalfCellProblem:
                 break
         return result
 
-    def step(self, dt: float, applied_current_density: float) -> tuple[bool, int, str]:
+    def step(self, dt: float, control: float) -> tuple[bool, int, str]:
         """One backward-Euler step of length dt (s) from the previous level. Returns (ok, its, why).
+
+        ``control``: the applied current density (A/m²), or the held voltage (V) in voltage mode.
 
         Newton starts from a linear extrapolation of the last two accepted levels (when the
         current is unchanged and ``solver.predictor`` is on); a failed predicted solve is retried
         from the previous level before the step is reported as failed.
         """
         self.dt.value = dt
-        self.applied_current_density.value = applied_current_density
-        predicted = self._predict(dt, applied_current_density)
+        self._set_control(control)
+        predicted = self._predict(dt, f"{self.control_mode}:{float(control)!r}")
         if self.lagged:
             r = presets.LAGGED_PRESETS[self.preset][1]
             if self._jacobian_dt is None or not 1.0 / r <= dt / self._jacobian_dt <= r:
@@ -375,8 +430,11 @@ class HalfCellProblem:
         self.problem._femsim_jacobian.pending = True
         self._jacobian_dt = float(self.dt.value)
 
-    def _predict(self, dt: float, applied_current_density: float) -> bool:
+    def _predict(self, dt: float, applied_current_density: str) -> bool:
         """Set the Newton guess u_n + (dt/dt_prev)(u_n − u_{n−1}); True if it did.
+
+        ``applied_current_density`` is the control key (mode and value, a string that survives a
+        snapshot): no extrapolation across a change of control.
 
         The history is kept here: when the previous level changed since the last call, that
         call's step (of length dt_last, from the level saved then) was accepted.

@@ -111,4 +111,5 @@ def run_and_kill(args: list[str], ranks: int, until: Path, timeout: float = 240,
 def read_series(path: Path) -> list[list[float]]:
     with open(path) as fh:
         rows = list(csv.reader(fh))
-    return [[float(v) for v in r] for r in rows[1:] if r]
+    numeric = [k for k, name in enumerate(rows[0]) if name not in ("step_kind", "probe")]
+    return [[float(r[k]) for k in numeric] for r in rows[1:] if r]

@@ -33,7 +33,7 @@ def _kill_and_resume(tmp: Path, mesh: Path, ranks: int, **replace: str) -> Path:
     run_and_kill(["run", str(case), "--out", str(cut)], ranks, until=cut / "snapshots" / "step_00000003")
     assert json.loads((cut / "run.json").read_text())["status"] == "running"
     killed_rows = len(read_series(cut / "timeseries.csv"))
-    for series, width in (("timeseries.csv", 9), ("probes.csv", 9)):  # whole rows only after SIGKILL
+    for series, width in (("timeseries.csv", 12), ("probes.csv", 9)):  # whole rows only after SIGKILL
         assert all(len(r) == width for r in _rows(cut / series)), series
     for snap in (cut / "snapshots").glob("step_*"):
         json.loads((snap / "snapshot.json").read_text())

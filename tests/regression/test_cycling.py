@@ -1,0 +1,146 @@
+"""A CCCV cycle on a 4-particle RVE (``Charge at 5C until 4.2 V``, ``Hold at 4.2 V until 2C``,
+``Rest for 5 seconds``, ``Discharge at 5C until 0.01 mAh/cm2 or 3.9 V``): every ``until`` kind is
+located as the stepper promises, the cycle's charge balances the Li moved in the particles,
+cycles.csv agrees with the series, two ranks give the one-rank series, and a run killed with
+SIGKILL in the middle of the CV step resumes to the same series. Runs femsim in child processes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from femsim.mpi import in_mpi_run
+
+pytestmark = pytest.mark.skipif(in_mpi_run(), reason="launches its own processes")
+
+STEPS = ('["Charge at 5C until 4.2 V", "Hold at 4.2 V until 2C", "Rest for 5 seconds", '
+         '"Discharge at 5C until 0.01 mAh/cm2 or 3.9 V"]')
+CAPACITY_MAH_CM2 = 0.19
+ONE_C_A_M2 = CAPACITY_MAH_CM2 * 10.0
+
+
+def _series(path: Path) -> tuple[list[str], np.ndarray, list[str]]:
+    with open(path) as fh:
+        rows = list(csv.reader(fh))
+    head = rows[0]
+    k_kind = head.index("step_kind")
+    numeric = [k for k in range(len(head)) if k != k_kind]
+    return [head[k] for k in numeric], np.array([[float(r[k]) for k in numeric] for r in rows[1:]]), \
+        [r[k_kind] for r in rows[1:]]
+
+
+def _case(folder: Path) -> Path:
+    from _cycling_helpers import write_cycle_case
+
+    return write_cycle_case(folder, STEPS, CAPACITY_MAH_CM2)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    from _cycling_helpers import run_femsim
+
+    tmp = tmp_path_factory.mktemp("cycle")
+    case = _case(tmp)
+    out = tmp / "ref"
+    proc = run_femsim(["run", str(case), "--out", str(out)])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return case, out
+
+
+def test_until_conditions_located(reference):
+    _, out = reference
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["status"] == "finished"
+    log = manifest["summary"]["protocol_steps"]
+    assert [e["reason"] for e in log] == ["voltage", "current", "time", "capacity"]
+    head, ts, kinds = _series(out / "timeseries.csv")
+    col = {name: k for k, name in enumerate(head)}
+    t, volt, step = ts[:, col["time_s"]], ts[:, col["voltage_V"]], ts[:, col["step"]]
+    area = 1e-10  # 10 x 10 µm
+    current = ts[:, col["current_A"]] / area
+    assert set(kinds) == {"charge", "hold", "rest", "discharge"}
+    # voltage: the CC charge ends within 1 mV of 4.2 V, below it before
+    charge = step == 1
+    assert abs(volt[charge][-1] - 4.2) <= 1e-3 and np.all(volt[charge][:-1] < 4.2)
+    # current: the hold ends within 1 % of 2C, above it before; the voltage is held to 1 µV
+    hold = (step == 2) & (ts[:, col["dt_s"]] > 0)
+    assert abs(abs(current[hold][-1]) - 2 * ONE_C_A_M2) <= 0.01 * 2 * ONE_C_A_M2
+    assert np.all(np.abs(current[hold][:-1]) > 2 * ONE_C_A_M2)
+    assert np.all(np.abs(volt[hold] - 4.2) < 1e-6)
+    assert np.all(np.diff(np.abs(current[hold])) < 0), "the CV current decays"
+    # time: the rest lasts exactly 5 s
+    assert log[2]["end_s"] - log[2]["start_s"] == pytest.approx(5.0, abs=1e-9)
+    # capacity: the discharge passes exactly 0.01 mAh/cm²
+    assert abs(log[3]["charge_C_m2"]) == pytest.approx(0.01 * 36e3, rel=1e-9)
+    # switching is exact: each step starts where the previous ended, with a dt = 0 row
+    for a, b in zip(log[:-1], log[1:]):
+        assert b["start_s"] == a["end_s"]
+    # charge balance: Σ i dt (backward Euler) = Li removed from the particles (soc_mean × Q_nominal)
+    q = float(np.sum(current * ts[:, col["dt_s"]]))
+    li_removed = ts[-1, col["soc_mean"]] * CAPACITY_MAH_CM2 * 36e3
+    assert abs(q - li_removed) <= 1e-6 * abs(li_removed)
+    print(f"charge balance: Σ i dt = {q:.9g} C/m², Li removed {li_removed:.9g} C/m², "
+          f"rel {abs(q - li_removed) / abs(li_removed):.2e}")
+    # cycles.csv: one row, the same capacities
+    with open(out / "cycles.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 1
+    row = rows[0]
+    q_ch = sum(e["charge_C_m2"] for e in log if e["charge_C_m2"] > 0) / 36e3
+    assert float(row["charge_capacity_mAh_cm2"]) == pytest.approx(q_ch, rel=1e-9)
+    assert float(row["discharge_capacity_mAh_cm2"]) == pytest.approx(0.01, rel=1e-9)
+    assert float(row["coulombic_efficiency"]) == pytest.approx(0.01 / q_ch, rel=1e-9)
+    assert 4.0 < float(row["mean_charge_voltage_V"]) < 4.2
+    assert float(row["duration_s"]) == pytest.approx(t[-1])
+
+
+def test_two_ranks_equal_one_rank(reference, tmp_path):
+    from _cycling_helpers import run_femsim
+
+    case, out = reference
+    two = tmp_path / "two"
+    proc = run_femsim(["run", str(case), "--out", str(two)], ranks=2)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    head, a, ka = _series(out / "timeseries.csv")
+    _, b, kb = _series(two / "timeseries.csv")
+    assert a.shape == b.shape and ka == kb, "same step sequence"
+    worst = 0.0
+    for k, name in enumerate(head):
+        if name == "newton_iterations":
+            continue
+        scale = max(np.max(np.abs(a[:, k])), 1e-30)
+        worst = max(worst, float(np.max(np.abs(a[:, k] - b[:, k])) / scale))
+        assert np.max(np.abs(a[:, k] - b[:, k])) <= 1e-8 * scale, name
+    print(f"2 ranks vs 1: max scaled difference {worst:.2e}")
+
+
+def test_resume_after_sigkill_in_cv(reference, tmp_path):
+    from _cycling_helpers import run_and_kill, run_femsim
+
+    case, out = reference
+    log = json.loads((out / "run.json").read_text())["summary"]["protocol_steps"]
+    head, ref, _ = _series(out / "timeseries.csv")
+    col = {name: k for k, name in enumerate(head)}
+    in_hold = np.flatnonzero((ref[:, col["step"]] == 2) & (ref[:, col["dt_s"]] > 0))
+    # accepted steps up to the middle of the hold (snapshots are named by accepted steps)
+    n_kill = int(np.count_nonzero(ref[: in_hold[len(in_hold) // 2] + 1, col["dt_s"]] > 0))
+    cut = tmp_path / "cut"
+    run_and_kill(["run", str(case), "--out", str(cut)], 1, until=cut / "snapshots" / f"step_{n_kill:08d}")
+    assert json.loads((cut / "run.json").read_text())["status"] == "running"
+    proc = run_femsim(["run", str(case), "--out", str(cut), "--resume"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    manifest = json.loads((cut / "run.json").read_text())
+    assert manifest["status"] == "finished" and manifest["resumed_from"]["step"] >= n_kill
+    resumed_at = manifest["resumed_from"]["time_s"]
+    assert log[1]["start_s"] < resumed_at < log[1]["end_s"], "resumed inside the CV step"
+    _, res, _ = _series(cut / "timeseries.csv")
+    assert res.shape == ref.shape
+    np.testing.assert_array_equal(res[:, 0], ref[:, 0])
+    np.testing.assert_allclose(res, ref, rtol=1e-6, atol=1e-12)
+    print(f"resumed at t = {resumed_at:.3f} s (CV step {log[1]['start_s']:.1f}-{log[1]['end_s']:.1f} s): "
+          f"max rel diff {float(np.max(np.abs(res - ref) / np.maximum(np.abs(ref), 1e-12))):.2e}")
