@@ -87,12 +87,22 @@ def _current_problems(case: Any) -> list[str]:
     if not (d > 0 and t_plus < 1):
         return []
     i_lim = 2.0 * FARADAY * d * c0 / ((1.0 - t_plus) * length_m)
-    i = p.current_density_A_m2
+    i, key, what = p.current_density_A_m2, "protocol.c_rate", f"{p.c_rate:g} C"
+    if p.steps is not None or p.step is not None:  # the largest step current
+        from femsim.protocol import build_steps
+
+        steps = build_steps(p)[0]
+        if not steps:
+            return []
+        k = max(range(len(steps)), key=lambda n: steps[n].current_density_A_m2)
+        i = steps[k].current_density_A_m2
+        key = f"protocol.{'steps' if p.steps is not None else 'step'}[{k}]"
+        what = f'"{steps[k].text}"'
     if not math.isfinite(i) or i > LIMITING_CURRENT_FACTOR * i_lim:
-        return [f"protocol.c_rate: {p.c_rate:g} C gives {i:.4g} A/m², more than {LIMITING_CURRENT_FACTOR:g} x the "
+        return [f"{key}: {what} gives {i:.4g} A/m², more than {LIMITING_CURRENT_FACTOR:g} x the "
                 f"electrolyte's diffusion-limited current density 2 F D c0 / ((1 - t+) L) = {i_lim:.4g} A/m² "
                 f"(D = {d:.3g} m²/s, c0 = {c0:g} mol/m³, t+ = {t_plus:.3g}, L = {length_m * 1e6:g} µm): "
-                f"at most c_rate = {LIMITING_CURRENT_FACTOR * i_lim / i * p.c_rate:.4g}"]
+                f"at most {LIMITING_CURRENT_FACTOR * i_lim / (p.capacity_mAh_cm2 * 10.0):.4g} C"]
     return []
 
 
