@@ -59,9 +59,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--edge-quantiles", type=_floats(2), default=(d.edge_low, d.edge_high), metavar="LOW,HIGH",
                    help="hysteresis thresholds as gradient quantiles (%(default)s)")
     g.add_argument("--edge-use", choices=("overlay", "cut"), default=d.edge_use,
-                   help="edges only drawn, or also cut from the mask before the watershed (%(default)s)")
-    g.add_argument("--threshold", choices=("auto", "otsu", "multiotsu", "binary"), default=d.threshold,
-                   help="particle/background separation (%(default)s: binary input as is, else Otsu)")
+                   help="overlay: no edge map (the overlays show particle outlines); cut: edges cut from the mask "
+                        "before the watershed (%(default)s)")
+    g.add_argument("--threshold", choices=("auto", "otsu", "multiotsu", "phases3", "binary"), default=d.threshold,
+                   help="particle/background separation (%(default)s: binary input as is; three-phase images "
+                        "(void, binder, particles) phases3; else Otsu)")
     g.add_argument("--classes", type=int, default=d.classes, help="Multi-Otsu classes (%(default)s)")
     g.add_argument("--threshold-value", type=float, default=None, help="explicit threshold, normalised grey 0..1")
     g.add_argument("--close-radius", type=int, default=d.close_radius,

@@ -4,8 +4,9 @@ Stages and defaults (every one configurable through :class:`SegmentConfig` / ``f
 
 1. normalise grey levels to [0, 1] (``invert``: for dark particles on a bright background);
 2. median filter, 3 voxels (skipped for already-binary input);
-3. edges: Canny per z slice (σ 1 voxel, hysteresis at the 80th/90th gradient percentiles); used for
-   the overlays, or (``edge_use="cut"``) removed from the mask before the distance transform;
+3. edges: Canny per z slice (σ 1 voxel, hysteresis at the 80th/90th gradient percentiles), computed
+   only with ``edge_use="cut"``: removed from the mask before the distance transform (the default
+   ``"overlay"`` computes nothing: the overlays draw the particle outlines);
 4. particle/background separation: ``auto``: three-phase images (void, carbon-binder/fine cracks,
    particles; see :func:`femsim.segmentation.filters.three_phase_levels`) keep the brightest
    Multi-Otsu class with void-facing edges at mid grey, others Otsu (``multiotsu``: brightest of 3
@@ -180,7 +181,9 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
     if not binary:
         img = filters.median(img, cfg.median_size)
     lap("median")
-    edge_map = None if binary else filters.edges(img, cfg.edges, cfg.edge_sigma, cfg.edge_low, cfg.edge_high)
+    # the edge map only serves the cut (the overlays draw particle outlines): not computed otherwise
+    edge_map = None if (binary or cfg.edge_use != "cut") else filters.edges(img, cfg.edges, cfg.edge_sigma,
+                                                                           cfg.edge_low, cfg.edge_high)
     lap("edges")
     solid, thr, method = filters.threshold(img, cfg.threshold, cfg.classes, cfg.threshold_value)
     if not solid.any() or solid.all():
