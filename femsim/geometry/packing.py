@@ -129,7 +129,9 @@ def generate_packing(n: int, box_um: Sequence[float], target_fraction: float, ra
 
 def summary(table: ParticleTable, box_um: Sequence[float]) -> dict[str, float]:
     """Numbers worth recording with a generated table."""
-    gaps = pair_overlaps(table.centres, table.radii, np.inf)
+    # pairs closer than the largest radius (surface to surface): enough to find the smallest gap of
+    # a packing without listing all n² pairs (1872 spheres: minutes with np.inf)
+    gaps = pair_overlaps(table.centres, table.radii, float(table.radii.max()))
     return {"n": len(table), "volume_fraction": volume_fraction(table, box_um),
             "radius_mean_um": float(table.radii.mean()), "radius_min_um": float(table.radii.min()),
             "radius_max_um": float(table.radii.max()),
