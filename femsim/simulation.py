@@ -338,7 +338,8 @@ class Simulation:
             summary.update(peak_sigma_eq_separator_Pa=self.peak_probe.get("Ps"),
                            peak_sigma_eq_collector_Pa=self.peak_probe.get("Pcc"),
                            peak_sigma_eq_Pa=float(np.max(self.peak_particle_stress))
-                           if len(self.peak_particle_stress) else None)
+                           if len(self.peak_particle_stress) else None,
+                           **self.stress_peaks.summary())
         summary.update(n_dofs=self.problem.n_dofs, solver_preset=self.problem.preset,
                        jacobian_assemblies=self.problem.jacobian_assemblies, wall_time_s=time.perf_counter() - self.t_start,
                        mechanics_wall_time_s=self.timings.get("mechanics_s", 0.0))

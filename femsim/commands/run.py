@@ -48,5 +48,9 @@ def run(args: argparse.Namespace) -> int:
                   f"collector-side {s['soc_collector_150s']:.4f}")
         if s.get("peak_sigma_eq_Pa") is not None:
             print(f"  peak σ_eq: P_s {s['peak_sigma_eq_separator_Pa'] / 1e6:.1f} MPa, "
-                  f"P_cc {s['peak_sigma_eq_collector_Pa'] / 1e6:.1f} MPa, any particle {s['peak_sigma_eq_Pa'] / 1e6:.1f} MPa")
+                  f"P_cc {s['peak_sigma_eq_collector_Pa'] / 1e6:.1f} MPa, nodal maximum of any particle "
+                  f"{s['peak_sigma_eq_Pa'] / 1e6:.1f} MPa (mesh-dependent)")
+            if s.get("sigma_eq_p95_peak_median_Pa") is not None:
+                print(f"  per-particle peak of the p95 σ_eq: median {s['sigma_eq_p95_peak_median_Pa'] / 1e6:.1f} MPa, "
+                      f"max {s['sigma_eq_p95_peak_max_Pa'] / 1e6:.1f} MPa")
     return 0 if result.status == "finished" else 1

@@ -107,6 +107,13 @@ class StressPeaks:
         """Peak column name → per-particle values."""
         return {PEAK_COLUMNS[name]: peak for name, peak in self.values.items()}
 
+    def summary(self) -> dict[str, float | None]:
+        """run.json summary: median and maximum over the particles of the run peak of the p95 σ_eq (Pa)."""
+        p95 = self.values["sigma_eq_p95_Pa"]
+        ok = len(p95) > 0
+        return {"sigma_eq_p95_peak_median_Pa": float(np.median(p95)) if ok else None,
+                "sigma_eq_p95_peak_max_Pa": float(np.max(p95)) if ok else None}
+
     def to_dict(self) -> dict[str, list[float]]:
         return {name: peak.tolist() for name, peak in self.values.items()}
 
