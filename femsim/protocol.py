@@ -106,16 +106,21 @@ def _split_value(text: str) -> tuple[str, str]:
     return "", text.lower()
 
 
-def parse_time(text: str) -> float:
-    """'30 minutes' → 1800.0 (s)."""
+def _quantity(text: str, units: dict[str, float], what: str, example: str, names: str) -> float:
+    """'<number> <unit>' → number × units[unit]; one-line errors for a missing or unknown unit."""
     num, unit = _split_value(text)
     if not num:
-        raise ProtocolError(f"expected a time like '10 minutes', got {text.strip()!r}")
+        raise ProtocolError(f"expected a {what} like {example!r}, got {text.strip()!r}")
     if not unit:
-        raise ProtocolError(f"missing unit after {num} (seconds, minutes or hours)")
-    if unit not in _TIME_UNITS:
-        raise ProtocolError(f"unknown time unit {unit!r} in {text.strip()!r} (seconds, minutes or hours)")
-    value = float(num) * _TIME_UNITS[unit]
+        raise ProtocolError(f"missing unit after {num}" + (f" ({names})" if what == "time" else ""))
+    if unit not in units:
+        raise ProtocolError(f"unknown {what} unit {unit!r} in {text.strip()!r} ({names})")
+    return float(num) * units[unit]
+
+
+def parse_time(text: str) -> float:
+    """'30 minutes' → 1800.0 (s)."""
+    value = _quantity(text, _TIME_UNITS, "time", "10 minutes", "seconds, minutes or hours")
     if value <= 0:
         raise ProtocolError(f"a duration must be > 0, got {text.strip()!r}")
     return value
@@ -152,14 +157,8 @@ def parse_current(text: str, one_c_A_m2: float) -> float:
 
 
 def parse_voltage(text: str) -> float:
-    num, unit = _split_value(text)
-    if not num:
-        raise ProtocolError(f"expected a voltage like '4.2 V', got {text.strip()!r}")
-    if not unit:
-        raise ProtocolError(f"missing unit after {num}")
-    if unit not in _VOLTAGE_UNITS:
-        raise ProtocolError(f"unknown voltage unit {unit!r} in {text.strip()!r} (V or mV)")
-    value = float(num) * _VOLTAGE_UNITS[unit]
+    """'4.2 V' / '4200 mV' → 4.2 (V)."""
+    value = _quantity(text, _VOLTAGE_UNITS, "voltage", "4.2 V", "V or mV")
     if not 0.0 < value < 6.0:
         raise ProtocolError(f"voltage {value:g} V is outside (0, 6) V")
     return value
