@@ -144,3 +144,19 @@ def test_resume_after_sigkill_in_cv(reference, tmp_path):
     np.testing.assert_allclose(res, ref, rtol=1e-6, atol=1e-12)
     print(f"resumed at t = {resumed_at:.3f} s (CV step {log[1]['start_s']:.1f}-{log[1]['end_s']:.1f} s): "
           f"max rel diff {float(np.max(np.abs(res - ref) / np.maximum(np.abs(ref), 1e-12))):.2e}")
+
+
+def test_step_that_cannot_converge_fails_naming_it(tmp_path):
+    """A hold far above any OCP (5.9 V): Newton fails, dt is cut to dt_min, the run ends 'failed'
+    with a message naming the step, in seconds (never a hang)."""
+    from _cycling_helpers import run_femsim, write_cycle_case
+
+    case = write_cycle_case(tmp_path, '["Rest for 1 second", "Hold at 5.9 V for 10 seconds"]', CAPACITY_MAH_CM2)
+    case.write_text(case.read_text().replace("dt_max_s = 10.0", "dt_max_s = 10.0\ndt_min_s = 0.1\n"
+                                             "max_newton_iterations = 6"))
+    out = tmp_path / "out"
+    proc = run_femsim(["run", str(case), "--out", str(out)], timeout=300)
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["status"] == "failed", manifest["status"]
+    assert 'cycle 1/1 step 2/2: "Hold at 5.9 V for 10 seconds"' in manifest["reason"], manifest["reason"]
+    assert proc.returncode != 0 or manifest["status"] == "failed"
