@@ -159,13 +159,57 @@ def petsc_option_problems(options: dict[str, Any]) -> list[str]:
         else:
             accepted[key] = value
     _, used = attempt(accepted)
-    # options read only when the solver is set up (factorisation packages, field splits, multigrid levels)
-    deferred = ("mat_", "pc_factor_", "fieldsplit_", "pc_fieldsplit_", "mg_", "pc_mg_", "pc_gamg_", "pc_hypre_",
-                "sub_", "snes_lag_")
+    factor_used, factor_error = _factorisation_options_used(accepted, prefix)
+    used |= factor_used
+    if factor_error:
+        names = ", ".join(f"solver.petsc_options.{k}" for k in sorted(factor_used))
+        problems.append(f"{names}: PETSc refuses these factorisation options ({factor_error})")
+    # options read only when the solver is set up (field splits, multigrid levels): not checked here
+    deferred = ("fieldsplit_", "pc_fieldsplit_", "mg_", "pc_mg_", "pc_gamg_", "pc_hypre_", "sub_", "snes_lag_")
     for key in accepted:
         if key not in used and not key.startswith(deferred):
             problems.append(f"solver.petsc_options.{key}: not a PETSc option (PETSc did not read it)")
     return problems
+
+
+def _factorisation_options_used(options: dict[str, Any], prefix: str) -> tuple[set[str], str | None]:
+    """Names among ``mat_*`` / ``pc_factor_*`` options that a MUMPS LU set-up reads, and its error.
+
+    These are read only when a factorisation is set up, so a 2 × 2 system is factored with MUMPS
+    (the factorisation every preset uses) under the scratch prefix, with the options given.
+    """
+    from mpi4py import MPI
+    from petsc4py import PETSc
+
+    names = [k for k in options if k.startswith(("mat_", "pc_factor_"))]
+    if not names:
+        return set(), None
+    db = PETSc.Options()
+    for key, value in options.items():
+        if key.startswith(("mat_", "pc_factor_")):
+            db[prefix + key] = str(value).lower() if isinstance(value, bool) else value
+    db[prefix + "pc_type"] = "lu"
+    if "pc_factor_mat_solver_type" not in options:
+        db[prefix + "pc_factor_mat_solver_type"] = "mumps"
+    matrix = PETSc.Mat().createAIJ([2, 2], nnz=2, comm=MPI.COMM_SELF)
+    ksp = PETSc.KSP().create(MPI.COMM_SELF)
+    try:
+        matrix.setValue(0, 0, 2.0)
+        matrix.setValue(1, 1, 3.0)
+        matrix.assemble()
+        ksp.setOptionsPrefix(prefix)
+        ksp.setOperators(matrix)
+        ksp.setFromOptions()
+        ksp.setUp()
+        return {k for k in names if db.used(prefix + k)}, None
+    except PETSc.Error as exc:
+        return set(names), f"error code {exc.ierr}"
+    finally:
+        ksp.destroy()
+        matrix.destroy()
+        for key in list(db.getAll()):
+            if key.startswith(prefix):
+                db.delValue(key)
 
 
 def preflight(case: Any, allow_large: bool = False) -> dict[str, Any]:
