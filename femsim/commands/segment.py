@@ -52,7 +52,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("stages")
     g.add_argument("--invert", action="store_true", help="particles are dark on a bright background")
     g.add_argument("--median", type=int, default=d.median_size, metavar="N",
-                   help="median filter size, 0 = off (%(default)s)")
+                   help="median filter size, 0 = off (default: 3; none on 2D three-phase slices)")
     g.add_argument("--edges", choices=("canny2d", "canny3d", "off"), default=d.edges,
                    help="edge detection: Canny per slice, 3D gradient + hysteresis, or off (%(default)s)")
     g.add_argument("--edge-sigma", type=float, default=d.edge_sigma, help="edge smoothing σ, voxels (%(default)s)")
@@ -67,7 +67,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--classes", type=int, default=d.classes, help="Multi-Otsu classes (%(default)s)")
     g.add_argument("--threshold-value", type=float, default=None, help="explicit threshold, normalised grey 0..1")
     g.add_argument("--close-radius", type=int, default=d.close_radius,
-                   help="closing before hole filling, voxels (default: 1 on three-phase images, else 2)")
+                   help="closing before hole filling, voxels (default: 0 on 2D three-phase slices, 1 on 3D three-phase "
+                        "images, else 2)")
     g.add_argument("--envelope-radius", type=int, default=d.envelope_radius,
                    help="per-particle closing that seals open cracks, voxels (%(default)s)")
     g.add_argument("--merge-factor", type=float, default=d.merge_factor,
@@ -82,7 +83,7 @@ def register(parser: argparse.ArgumentParser) -> None:
                         "(fragments.csv), out of particle and class statistics (%(default)s µm)")
     g.add_argument("--max-hole-radius", type=float, default=d.max_hole_radius, metavar="VOX",
                    help="2D grey slices: fill only holes of at most this inscribed radius before the watershed, "
-                        "0 = fill every hole (%(default)s voxels)")
+                        "0 = fill every hole (default: 3 on three-phase slices, else 0)")
     g.add_argument("--crack-estimator", choices=("unmix", "threshold"), default=d.crack_estimator,
                    help="crack fraction from grey-level unmixing or from thresholded voxels (%(default)s)")
     g.add_argument("--no-sphericity", action="store_true", help="skip the per-particle surface meshes")

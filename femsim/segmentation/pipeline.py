@@ -3,7 +3,8 @@
 Stages and defaults (every one configurable through :class:`SegmentConfig` / ``femsim segment``):
 
 1. normalise grey levels to [0, 1] (``invert``: for dark particles on a bright background);
-2. median filter, 3 voxels (skipped for already-binary input);
+2. median filter, 3 voxels (skipped for already-binary input; by default the particle mask of 2D three-phase
+   slices is thresholded on the unfiltered grey, see 5);
 3. edges: Canny per z slice (σ 1 voxel, hysteresis at the 80th/90th gradient percentiles), computed
    only with ``edge_use="cut"``: removed from the mask before the distance transform (the default
    ``"overlay"`` computes nothing: the overlays draw the particle outlines);
@@ -11,9 +12,10 @@ Stages and defaults (every one configurable through :class:`SegmentConfig` / ``f
    particles; see :func:`femsim.segmentation.filters.three_phase_levels`) keep the brightest
    Multi-Otsu class with void-facing edges at mid grey, others Otsu (``multiotsu``: brightest of 3
    classes; binary input as is);
-5. envelopes: closing (radius 2; 1 on three-phase images) + hole filling (2D grey slices: only holes of inscribed radius
-   ≤ ``max_hole_radius`` 3 voxels, so pores that a ring of touching sections encloses stay open;
-   in 3D the pore space percolates and every hole is a crack); distance-transform watershed splits touching
+5. envelopes: closing (radius 2; 1 on 3D three-phase images, none on 2D ones) + hole filling (2D
+   three-phase slices: mask from the unfiltered grey, only holes of
+   inscribed radius ≤ ``max_hole_radius`` 3 voxels filled, so pores that a ring of touching sections
+   encloses stay open; elsewhere every hole, as the 3D pore space percolates and holes are cracks); distance-transform watershed splits touching
    particles (a seed inside the inscribed sphere of a higher one, ``merge_factor`` 1.0, or joined
    to it through a neck wider than ``saddle_ratio`` 0.75 of its height is merged);
 6. per-particle envelopes with cracks (closing radius 3 + hole filling) and crack voids; objects
@@ -48,7 +50,7 @@ class SegmentConfig:
     """Settings of every stage (lengths in voxels unless the name says µm)."""
 
     invert: bool = False
-    median_size: int = 3
+    median_size: int | None = None
     edges: str = "canny2d"
     edge_sigma: float = 1.0
     edge_low: float = 0.8
@@ -58,7 +60,7 @@ class SegmentConfig:
     classes: int = 3
     threshold_value: float | None = None
     close_radius: int | None = None
-    max_hole_radius: float = 0.0
+    max_hole_radius: float | None = None
     envelope_radius: int = 3
     merge_factor: float = 1.0
     saddle_ratio: float = 0.75
@@ -78,9 +80,9 @@ class SegmentConfig:
     def validate(self) -> None:
         """Raise :class:`InputError` for out-of-range settings."""
         problems = []
-        if self.max_hole_radius < 0:
+        if self.max_hole_radius is not None and self.max_hole_radius < 0:
             problems.append(f"max hole radius {self.max_hole_radius}: must be ≥ 0 (0 = fill every hole)")
-        if self.median_size < 0:
+        if self.median_size is not None and self.median_size < 0:
             problems.append(f"median size {self.median_size}: must be ≥ 0")
         if self.edge_use not in ("overlay", "cut"):
             problems.append(f"edge use {self.edge_use!r}: choose overlay or cut")
@@ -179,7 +181,7 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
     binary = filters.is_binary(img)
     lap("normalise")
     if not binary:
-        img = filters.median(img, cfg.median_size)
+        img = filters.median(img, 3 if cfg.median_size is None else cfg.median_size)
     lap("median")
     # the edge map only serves the cut (the overlays draw particle outlines): not computed otherwise
     edge_map = None if (binary or cfg.edge_use != "cut") else filters.edges(img, cfg.edges, cfg.edge_sigma,
@@ -189,11 +191,23 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
     if not solid.any() or solid.all():
         raise InputError(f"no particles found: threshold {thr:.3f} leaves "
                          f"{'no' if not solid.any() else 'only'} particle voxels", file=source)
+    grey2d = img.ndim == 2 and method == "phases3"
+    if grey2d and cfg.median_size is None and cfg.threshold == "auto":
+        # auto median on 2D three-phase slices: the particle mask from the unfiltered grey (the 3-voxel
+        # median erases the one-voxel pore gaps between touching sections and joins them); the crack
+        # cores keep the median image; the median mask stays when the raw histogram is not three-phase
+        raw_solid, raw_thr, raw_method = filters.threshold(raw, cfg.threshold, cfg.classes, cfg.threshold_value)
+        if raw_method == "phases3":
+            solid, thr = raw_solid, raw_thr
     lap("threshold")
-    bound = cfg.max_hole_radius if (img.ndim == 2 and not binary and cfg.max_hole_radius > 0) else None
-    # auto closing: radius 1 on three-phase images (a larger one bridges the binder necks the threshold
-    # just excluded), else 2 (seals crack mouths)
-    close_radius = cfg.close_radius if cfg.close_radius is not None else (1 if method == "phases3" else 2)
+    # auto hole bound: 3 voxels on 2D three-phase slices (pores a ring of touching sections encloses stay
+    # open), else every hole is filled (0)
+    mhr = cfg.max_hole_radius if cfg.max_hole_radius is not None else (3.0 if grey2d else 0.0)
+    bound = mhr if (img.ndim == 2 and not binary and mhr > 0) else None
+    # auto closing: none on 2D three-phase slices, radius 1 on 3D three-phase images (a larger one bridges
+    # the binder necks the threshold just excluded), else 2 (seals crack mouths)
+    close_radius = cfg.close_radius if cfg.close_radius is not None else (
+        (0 if grey2d else 1) if method == "phases3" else 2)
     filled = segment.fill_particles(solid, close_radius, bound)
     lap("fill")
     cut = edge_map & ~segment.fill_particles(solid, 0) if (edge_map is not None and cfg.edge_use == "cut") else None

@@ -3,11 +3,13 @@ per-particle fractions, carbon-binder, fringes, blur, Poisson/Gaussian noise, ri
 
 Issue-15 floors are F1 ≥ 0.95 (IoU ≥ 0.5), median radius error ≤ 3 %, median crack-fraction error
 ≤ 0.02, class accuracy ≥ 90 %, merged truth pairs ≤ 2 %. Measured with the defaults (2 seeds,
-2D, three slices of the vendored crop side by side): crack fractions and radii meet them; class
-accuracy is 84–92 % (classes follow the crack fraction of a merged region);
-particle identification does not (F1 0.74–0.80, 30 % of the truth particles merged with a
-neighbour; PoreSpy snow2 on the same grey image: F1 0.81, 9–20 % merged). The identification
-asserts below guard the measured values, not the floors.
+2D, three slices of the vendored crop side by side; on 2D three-phase slices the defaults are no
+particle mask from the unfiltered grey, no closing, holes up to 3 voxels filled): crack fractions,
+radii and, on one seed, class accuracy (87.0 / 90.4 %) meet them; particle identification does
+not (F1 0.857 / 0.832, 17.5 / 15.9 % of the
+truth particles merged with a neighbour: blur bridges one-voxel pore gaps; before these defaults
+F1 0.74 / 0.80, 32 / 30 % merged, class accuracy 84 / 92 %; PoreSpy snow2 on the same filled mask:
+F1 0.75–0.79). The identification asserts below guard the measured values, not the floors.
 """
 
 from __future__ import annotations
@@ -50,13 +52,14 @@ def test_phantom_2d_scores(phantoms):
         assert s["crack_err_median"] <= 0.02
         assert s["crack_err_open_median"] <= 0.02 and s["crack_err_fine_median"] <= 0.02
         # measured, below the floors (see module doc)
-        assert s["class_accuracy"] >= 0.80
-        assert s["f1"] >= 0.72
-        assert s["merged_fraction"] <= 0.35
+        assert s["class_accuracy"] >= 0.86
+        assert s["f1"] >= 0.82
+        assert s["merged_fraction"] <= 0.18
 
 
 def test_bounded_hole_fill_keeps_enclosed_pores_open(phantoms):
-    """--max-hole-radius 3: pores a ring of sections encloses stay open (fewer merged pairs)."""
+    """--max-hole-radius 3 (the 2D three-phase default): pores a ring of sections encloses stay open
+    (fewer merged pairs than filling every hole)."""
     ph = phantoms[0]
     out = {}
     for mh in (0.0, 3.0):
