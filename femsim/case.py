@@ -185,6 +185,23 @@ class Output:
 
 
 @dataclasses.dataclass
+class Damage:
+    enabled: bool = spec(False, doc="damage per particle over the cycles (damage.csv; feedback off: the damage does "
+                                    "not change the electrochemistry); needs mechanics.enabled")
+    model: str = spec("paris", choices=("paris", "weibull"),
+                      doc="paris: crack growth dl/dN = k_cr (b σ_t √(π l))^m with σ_t the cycle peak of "
+                          "sigma_1_surface_p95_Pa; weibull: F_N = 1 − Π(1 − P_f,n) of failure_probability")
+    cracking_rate: float = spec(3.9e-20, ge=0, unit="m/cycle/(Pa·m^0.5)^m",
+                                doc="Paris k_cr (PyBaMM Ai2020 'Positive electrode cracking rate', applied per cycle)")
+    paris_m: float = spec(2.2, gt=0, doc="Paris' law constant m (Ai2020)")
+    paris_b: float = spec(1.12, gt=0, doc="Paris' law constant b (Ai2020)")
+    initial_crack_length_m: float = spec(2e-8, gt=0, unit="m", doc="initial crack length l_0 (Ai2020)")
+    crack_width_m: float = spec(1.5e-8, gt=0, unit="m", doc="crack width w_cr (Ai2020)")
+    cracks_per_area_per_m2: float = spec(3.18e15, ge=0, unit="m⁻²", doc="number of cracks per unit area ρ_cr (Ai2020)")
+    window_um: float = spec(10.0, gt=0, unit="µm", doc="depth window of damage_profile.csv")
+
+
+@dataclasses.dataclass
 class Case:
     case: CaseInfo = spec(default_factory=CaseInfo)
     geometry: Geometry = spec(default_factory=Geometry)
@@ -194,6 +211,7 @@ class Case:
     solver: Solver = spec(default_factory=Solver)
     mechanics: Mechanics = spec(default_factory=Mechanics)
     output: Output = spec(default_factory=Output)
+    damage: Damage = spec(default_factory=Damage)
     #: the file it was read from (not a TOML key)
     source: Path | None = dataclasses.field(default=None, metadata={})
 
@@ -225,6 +243,8 @@ def _cross_checks(case: Case) -> list[str]:
                         f"got {case.solver.dt_min_s:g}")
     if case.mechanics.stress_enhanced_diffusion and not case.mechanics.enabled:
         problems.append("mechanics.stress_enhanced_diffusion: needs mechanics.enabled = true")
+    if case.damage.enabled and not case.mechanics.enabled:
+        problems.append("damage.enabled: needs mechanics.enabled = true (the damage is driven by the resolved stress)")
     if case.mechanics.stress_enhanced_diffusion and case.mechanics.every_n_steps != 1:
         problems.append(f"mechanics.every_n_steps: must be 1 with stress_enhanced_diffusion (σ_h is updated "
                         f"every step), got {case.mechanics.every_n_steps}")

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from femsim.errors import SolverError
+from femsim.model.damage_history import CycleStressHistory
 from femsim.model.stress_metrics import PEAK_COLUMNS, StressPeaks
 from femsim.mpi import CollectiveGarbage
 from femsim.parameters import FARADAY
@@ -194,6 +195,7 @@ class Simulation:
         self.peak_particle_stress = np.maximum(self.peak_particle_stress, stress["sigma_eq_max_Pa"])
         self.stress_peaks.update(stress)
         cycle = str(self.stepper.state.cycle + 1) if hasattr(self, "stepper") else "1"
+        self.cycle_stress.update(int(cycle), stress)
         peaks = self.cycle_peaks.setdefault(cycle, {})
         for key, values in stress.items():
             values = np.asarray(values, dtype=float)
@@ -250,6 +252,7 @@ class Simulation:
         self.steps_since_mechanics = 0
         self.peak_particle_stress = np.zeros(len(self.stats.ids))
         self.stress_peaks = StressPeaks(len(self.stats.ids))
+        self.cycle_stress = CycleStressHistory(len(self.stats.ids))
         problem = self.problem
         stepper = stepper_for(problem, case)
         self.stepper = stepper
@@ -313,6 +316,26 @@ class Simulation:
         peaks = {int(k): v for k, v in self.cycle_peaks.items()}
         header, rows = cycle_rows(np.array(self.rows, dtype=float), self.area, peaks, self.stress_metrics())
         self.writer.write_cycles(header, rows)
+        self.write_damage()
+
+    def write_damage(self) -> None:
+        """damage.csv, damage_profile.csv, damage_network.csv over the completed cycles (``[damage]``)."""
+        from femsim.model.damage import DamageLaw
+        from femsim.model.damage_history import damage_tables
+
+        d = self.case.damage
+        if not d.enabled or self.mechanics is None:
+            return
+        st = self.stepper.state
+        done = int(sum(1 for e in st.step_log if e["step"] == len(self.stepper.steps)))
+        law = DamageLaw(model=d.model, k_cr=d.cracking_rate, m_cr=d.paris_m, b_cr=d.paris_b,
+                        l_cr_0_m=d.initial_crack_length_m, w_cr_m=d.crack_width_m, rho_cr_per_m2=d.cracks_per_area_per_m2)
+        st_p = self.stats
+        radius = (3 * st_p.volume / (4 * np.pi)) ** (1 / 3)
+        tables = damage_tables(self.cycle_stress, done, st_p.ids, radius, st_p.depth / UM, st_p.centroid / UM,
+                               self.cathode_thickness / UM, law, d.window_um)
+        for name, (header, rows) in tables.items():
+            self.writer.write_table(name, header, rows)
 
     def _finish(self, status: str, termination: str, reason: str = "") -> RunResult:
         st = self.stepper.state if hasattr(self, "stepper") else None

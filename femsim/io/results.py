@@ -148,6 +148,11 @@ class ResultsWriter:
         if self.is_root:
             write_csv(self.folder / "cycles.csv", header, rows)
 
+    def write_table(self, name: str, header: Any, rows: list[Any]) -> None:
+        """Rewrite a whole table of the results folder atomically (rank 0)."""
+        if self.is_root:
+            write_csv(self.folder / name, header, rows)
+
     def add_particle_rows(self, rows: list[list[Any]]) -> None:
         """Add the rows of one output time and rewrite particles.csv atomically."""
         self._particle_rows.extend(rows)

@@ -401,6 +401,7 @@ class SnapshotManager:
             "peak_particle_stress": np.asarray(sim.peak_particle_stress, dtype=float).tolist(),
             "stress_peaks": sim.stress_peaks.to_dict(),
             "cycle_peaks": sim.cycle_peaks,
+            "cycle_stress": sim.cycle_stress.to_dict(),
             "particle_rows": sim.writer._particle_rows,
             "files": {f"rank_{r}.npz": d for r, d in enumerate(digests)},
             "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -463,6 +464,7 @@ class SnapshotManager:
         sim.peak_particle_stress = np.array(manifest["peak_particle_stress"], dtype=float)
         sim.stress_peaks.restore(manifest.get("stress_peaks", {}))
         sim.cycle_peaks = {c: dict(p) for c, p in manifest.get("cycle_peaks", {}).items()}
+        sim.cycle_stress.restore(manifest.get("cycle_stress", {}))
         sim.writer.truncate_after(float(manifest["time_s"]))
         sim.writer.set_particle_rows(manifest["particle_rows"])
         sim.writer.update_manifest(resumed_from={"snapshot": str(path), "step": manifest["step"],

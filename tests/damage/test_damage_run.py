@@ -1,0 +1,82 @@
+"""A single sphere under repeated 5C cycles with [damage] on: damage.csv against the Paris integral."""
+
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from femsim.model.damage import DamageLaw, paris_rate
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
+from _reliability_helpers import run_femsim  # noqa: E402
+
+CASE = """\
+[case]
+name = "sphere_damage"
+[geometry]
+particle_table = "table.csv"
+box_um = [10.0, 10.0, 10.0]
+separator_thickness_um = 5.0
+[mesh]
+size_surface_um = 1.0
+size_max_um = 2.5
+[protocol]
+areal_capacity_mAh_cm2 = 0.1
+initial_stoichiometry = 0.40
+steps = ["Charge at 5C for 20 seconds", "Discharge at 5C for 20 seconds"]
+cycles = 3
+[solver]
+dt_initial_s = 2.0
+dt_max_s = 10.0
+[mechanics]
+enabled = true
+[damage]
+enabled = true
+cracking_rate = 1e-18
+[output]
+times_s = []
+fields = false
+progress = false
+"""
+
+
+def _rows(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def sphere_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sphere_damage")
+    (folder / "table.csv").write_text("id,x,y,z,radius\n1,5.0,5.0,5.0,3.5\n")
+    (folder / "case.toml").write_text(CASE)
+    done = run_femsim(["run", str(folder / "case.toml"), "--out", str(folder / "out")], timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return folder / "out"
+
+
+def test_crack_length_is_the_paris_integral_of_the_computed_amplitudes(sphere_run):
+    damage = _rows(sphere_run / "damage.csv")
+    cycles = _rows(sphere_run / "cycles.csv")
+    assert [int(r["cycle"]) for r in damage] == [1, 2, 3]
+    law = DamageLaw(k_cr=1e-18)
+    length = law.l_cr_0_m
+    for row, cyc in zip(damage, cycles):
+        sigma = float(row["sigma_t_Pa"])
+        # the amplitude is the resolved cycle peak of the surface p95 σ_1 (one particle: cycles.csv's peak)
+        assert sigma == pytest.approx(float(cyc["peak_sigma_1_surface_p95_Pa"]), rel=1e-12)
+        assert sigma > 3e7
+        sol = solve_ivp(lambda _n, y: paris_rate(np.abs(y) * law.l_cr_0_m, sigma, law) / law.l_cr_0_m,
+                        (0.0, 1.0), [length / law.l_cr_0_m], rtol=1e-11, atol=1e-14)
+        length = float(sol.y[0, -1]) * law.l_cr_0_m
+        assert float(row["crack_length_m"]) == pytest.approx(length, rel=0.01)
+    assert length > 1.4 * law.l_cr_0_m
+    radius = float(_rows(sphere_run / "particles.csv")[-1]["radius_um"]) * 1e-6
+    last = damage[-1]
+    assert float(last["crack_area_m2"]) == pytest.approx(
+        2 * law.rho_cr_per_m2 * law.w_cr_m * length * 4 * np.pi * radius**2, rel=0.05)
+    profile = _rows(sphere_run / "damage_profile.csv")
+    assert [(r["cycle"], r["n_particles"], r["fraction_least"]) for r in profile] == [("1", "1", "1.0"), ("2", "1", "1.0"), ("3", "1", "1.0")]
