@@ -13,9 +13,11 @@ what was imported) and evaluates on numbers, numpy arrays and UFL expressions al
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import functools
 import math
+import operator
 from typing import Any
 
 from femsim.parameters.base import _NP, math_for
@@ -32,12 +34,54 @@ def _namespace(x: Any) -> dict[str, Any]:
     m = math_for(x)
     functions = {name: getattr(m, name) for name in EXPRESSION_FUNCTIONS if name != "log"}
     functions["log"] = m.log if m is _NP else m.ln
-    return {"__builtins__": {}, "x": x, **functions}
+    return {"x": x, **functions}
+
+
+_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+           ast.Pow: operator.pow}
+_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
 
 @functools.lru_cache(maxsize=256)
-def _compiled(expression: str) -> Any:
-    return compile(expression, "<BPX expression>", "eval")
+def _compiled(expression: str) -> ast.expr:
+    """The expression's syntax tree, refused unless it is arithmetic on ``x``, numbers and the
+    functions of EXPRESSION_FUNCTIONS (nothing is ever passed to Python's ``eval``)."""
+    try:
+        tree = ast.parse(expression.replace("^", "**"), mode="eval").body
+    except SyntaxError as exc:
+        raise FunctionError(f"expression {expression!r} is not arithmetic ({exc.msg})") from None
+    for node in ast.walk(tree):
+        allowed = (isinstance(node, ast.BinOp | ast.UnaryOp | ast.operator | ast.unaryop | ast.Load)
+                   or (isinstance(node, ast.Constant) and isinstance(node.value, int | float)
+                       and not isinstance(node.value, bool))
+                   or (isinstance(node, ast.Name) and (node.id == "x" or node.id in EXPRESSION_FUNCTIONS))
+                   or (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                       and node.func.id in EXPRESSION_FUNCTIONS and len(node.args) == 1 and not node.keywords))
+        if isinstance(node, ast.BinOp) and type(node.op) not in _BINARY:
+            allowed = False
+        if isinstance(node, ast.UnaryOp) and type(node.op) not in _UNARY:
+            allowed = False
+        if not allowed and isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            raise FunctionError(f"expression {expression!r}: function '{node.func.id}' is not allowed "
+                                f"(allowed: {', '.join(EXPRESSION_FUNCTIONS)})")
+        if not allowed:
+            raise FunctionError(f"expression {expression!r}: {type(node).__name__} is not allowed "
+                                f"(allowed: + - * / ** on x, numbers and {', '.join(EXPRESSION_FUNCTIONS)})")
+    return tree
+
+
+def _evaluate(node: ast.expr, names: dict[str, Any]) -> Any:
+    """Evaluate a tree accepted by :func:`_compiled` with ``names`` for ``x`` and the functions."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        return names[node.id]
+    if isinstance(node, ast.BinOp):
+        return _BINARY[type(node.op)](_evaluate(node.left, names), _evaluate(node.right, names))
+    if isinstance(node, ast.UnaryOp):
+        return _UNARY[type(node.op)](_evaluate(node.operand, names))
+    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    return names[node.func.id](_evaluate(node.args[0], names))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,7 +153,7 @@ class MaterialFunction:
         if self.kind == "constant":
             return self.constant + 0 * x
         if self.kind == "expression":
-            return eval(_compiled(self.expression), _namespace(x))  # noqa: S307 - grammar checked by bpx
+            return _evaluate(_compiled(self.expression), _namespace(x))
         return self._interpolate(x)
 
     def _interpolate(self, x: Any) -> Any:
