@@ -71,3 +71,8 @@ class InputError(Exception):
 
 class SolverError(RuntimeError):
     """The numerical solution failed in a way the time stepper could not recover from."""
+
+
+class RunInterrupted(Exception):
+    """A run stopped by SIGTERM/SIGINT (the signal's name is the message); ``femsim run`` records
+    ``status = "interrupted"`` and exits with code 130."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from femsim.errors import SolverError
+from femsim.errors import RunInterrupted, SolverError
 from femsim.model.damage_history import CycleStressHistory
 from femsim.model.stress_metrics import PEAK_COLUMNS, StressPeaks
 from femsim.mpi import CollectiveGarbage
@@ -33,10 +33,6 @@ class RunResult:
     status: str
     folder: Path
     summary: dict[str, Any]
-
-
-class _Interrupted(Exception):
-    pass
 
 
 def _particle_table_for(case: Any) -> Any | None:
@@ -392,7 +388,7 @@ def run_case(case: Any, comm: Any = None, resume: bool = False) -> RunResult:
     def interrupted(signum: int, frame: Any) -> None:  # pragma: no cover - signal path
         sim.interrupt = signal.Signals(signum).name
         if not getattr(sim, "defer_interrupt", False):  # while stepping: raised between steps (snapshots.py)
-            raise _Interrupted(sim.interrupt)
+            raise RunInterrupted(sim.interrupt)
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         try:
@@ -412,7 +408,7 @@ def run_case(case: Any, comm: Any = None, resume: bool = False) -> RunResult:
         if sim.fields is not None if hasattr(sim, "fields") else False:
             sim.write_output(sim.stepper.state.time_s)
         return sim._finish("failed", "failed", str(exc))
-    except _Interrupted as exc:
+    except RunInterrupted as exc:
         LOG.error("interrupted by %s", exc)
         if hasattr(sim, "writer"):
             sim.writer.update_manifest(status="interrupted", reason=f"signal {exc}", timings=sim.timings)

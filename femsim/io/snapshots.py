@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from femsim.errors import InputError
+from femsim.errors import InputError, RunInterrupted
 from femsim.io.atomic import atomic_open, write_json
 
 LOG = logging.getLogger(__name__)
@@ -184,21 +184,6 @@ def _fault_injection(rank: int, step: int) -> None:
         raise RuntimeError(f"injected fault on rank {rank} at step {step} ({FAULT_ENV})")
 
 
-def _solver_memory(problem: Any) -> dict[str, Any] | None:
-    """State the problem keeps between steps beyond its unknowns (e.g. the Newton predictor's
-    history): ``problem.restart_state()`` when it provides one, else its ``_history``."""
-    if hasattr(problem, "restart_state"):
-        return problem.restart_state()
-    return getattr(problem, "_history", None)
-
-
-def _set_solver_memory(problem: Any, memory: dict[str, Any] | None) -> None:
-    if hasattr(problem, "set_restart_state"):
-        problem.set_restart_state(memory)
-    elif memory is not None or hasattr(problem, "_history"):
-        problem._history = memory
-
-
 def _pack_memory(memory: dict[str, Any] | None) -> dict[str, np.ndarray]:
     """A dict of scalars/None and lists of arrays → npz entries (no pickle)."""
     if memory is None:
@@ -324,9 +309,7 @@ class SnapshotManager:
         if self.comm.size > 1:
             name = next((n for n in self.comm.allgather(name) if n), "")
         if name:
-            from femsim.simulation import _Interrupted
-
-            raise _Interrupted(name)
+            raise RunInterrupted(name)
 
     def _accepted(self, state: Any) -> None:
         _fault_injection(self.comm.rank, state.n_steps)
@@ -360,7 +343,7 @@ class SnapshotManager:
         digest: str | None = None
         try:
             arrays = {f"u{k}": a for k, a in enumerate(sim.problem.state_arrays())}
-            arrays.update(_pack_memory(_solver_memory(sim.problem)))
+            arrays.update(_pack_memory(sim.problem.restart_state()))
             arrays["owned_cells"] = self._owned_cells()
             width = len(sim.rows[0]) if sim.rows else 0
             arrays["series_rows"] = np.array(sim.rows, dtype=float).reshape(len(sim.rows), width)
@@ -451,7 +434,7 @@ class SnapshotManager:
         for u in sim.problem.unknowns:
             u.x.scatter_forward()
         sim.problem.commit()
-        _set_solver_memory(sim.problem, _unpack_memory(saved))
+        sim.problem.set_restart_state(_unpack_memory(saved))
         stepper.state = StepperState(**manifest["stepper_state"])
         stepper.rejected_steps = int(manifest["rejected_steps"])
         sim.rows = saved["series_rows"].tolist()

@@ -342,6 +342,15 @@ class HalfCellProblem:
         for u, a in zip(self.unknowns, arrays):
             u.x.array[:] = a
 
+    def restart_state(self) -> dict[str, Any] | None:
+        """What the problem keeps between steps beyond its unknowns (the Newton predictor's
+        history: scalars, None and lists of arrays), for a restart snapshot; None before the first step."""
+        return getattr(self, "_history", None)
+
+    def set_restart_state(self, state: dict[str, Any] | None) -> None:
+        """Restore what :meth:`restart_state` returned (None: no history, as on a fresh run)."""
+        self._history = state
+
     def _run_snes(self, problem: Any) -> tuple[bool, int, str]:
         from petsc4py import PETSc
 
