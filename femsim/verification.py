@@ -1,7 +1,7 @@
-"""Closed-form reference solutions used by the verification tests (physics.md §3).
+"""Closed-form reference solutions used by the verification tests (docs/physics.md §6).
 
-Crank's constant-flux sphere (§3a) and the diffusion-induced stress of a traction-free sphere
-(§3b), as plain numpy functions of the dimensionless radius x = r/a and time τ = D t / a².
+Crank's constant-flux sphere (docs/physics.md §6.1) and the diffusion-induced stress of a
+traction-free sphere (§6.2), as plain numpy functions of the dimensionless radius x = r/a and time τ = D t / a².
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def sphere_eigenvalues(n_terms: int = 200) -> np.ndarray:
 
 
 def crank_sphere_concentration(x: np.ndarray | float, tau: float, n_terms: int = 200) -> np.ndarray:
-    """u = (c − c0)/(F0 a/D) in a sphere under constant surface flux F0 (physics.md §3a)."""
+    """u = (c − c0)/(F0 a/D) in a sphere under constant surface flux F0 (docs/physics.md §6.1)."""
     lam = sphere_eigenvalues(n_terms)
     x = np.atleast_1d(np.asarray(x, dtype=float))
     out = np.empty_like(x)

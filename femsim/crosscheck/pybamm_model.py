@@ -9,7 +9,7 @@ the case and its measured effective properties:
   exponent b with ε^b = B from :mod:`femsim.crosscheck.tortuosity`;
 * materials: femsim's own NMC622 OCP, k0, D_s, c_max; Nyman2008 κ(c), D(c), t₊ and TDF; the Li-metal
   exchange current as a function of c_e only (i0 = F k c_Li^0.7 c_e^0.3 with c_Li = 1/V̄_Li, 70.6 A/m²
-  at 1 M: the DFN's own c_Li argument is ignored, see physics.md §1.6/§2.5). The expressions are
+  at 1 M: the DFN's own c_Li argument is ignored, see docs/physics.md §4.6). The expressions are
   written in PyBaMM symbols and checked against femsim's functions in the tests;
 * solid phase: the carbon-binder matrix conductivity (1 − ε_m)^b_m σ_CB times the packing factor f
   as an effective conductivity (the DFN's electrode Bruggeman exponent set to 0);

@@ -4,7 +4,7 @@ Every local cell of the particle submesh carries its particle id (``Domain.parti
 each P1 node inherits the id of a cell containing it. Particles are numbered by *slot* (the index
 in the sorted global list of ids, the order of :class:`femsim.model.particles.ParticleStatistics`).
 
-Probe points (physics.md; the paper's P_s and P_cc):
+Probe points (docs/physics.md §2.5; the paper's P_s and P_cc):
 
 * ``Ps``  – the surface point facing the separator of the *whole* (unclipped) particle nearest the
   separator (z = L_c): the vertex with the largest z over all whole particles (ties: nearest

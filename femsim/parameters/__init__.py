@@ -70,7 +70,7 @@ def _complete_cathode(cathode: ImportedCathode, overrides: dict[str, Any]) -> tu
     for name, value in MECHANICS_DEFAULTS.items():
         if math.isnan(getattr(cathode, name)):
             changes[name] = value
-            sources[name] = "femsim default (NMC622, physics.md §2.3): not in User-defined nor cathode_overrides"
+            sources[name] = "femsim default (NMC622, docs/physics.md §4.3): not in User-defined nor cathode_overrides"
             notes.append(f"cathode.{name} = {value:g}: {sources[name]}")
     return dataclasses.replace(cathode, **changes, sources=tuple(sources.items())), notes
 

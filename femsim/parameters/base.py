@@ -46,6 +46,14 @@ def math_for(*values: Any) -> Any:
     return _NP
 
 
+def clipped_for_kinetics(c_e: Any, c_s: Any, c_max: float) -> tuple[Any, Any]:
+    """(c_e, c_s) clipped so that an exchange current stays positive during Newton iterations:
+    c_e ≥ 1e-3 mol/m³ and 1e-6 c_max ≤ c_s ≤ c_max − 1e-6 c_max (numbers, arrays or UFL)."""
+    m = math_for(c_e, c_s)
+    floor = 1e-6 * c_max
+    return m.max(c_e, 1e-3), m.min(m.max(c_s, floor), c_max - floor)
+
+
 class ParameterSet:
     """Mixin for parameter dataclasses: overrides by name, tables of values with sources."""
 

@@ -73,7 +73,7 @@ CARRIED_USER_DEFINED = (
     "Positive electrode initial crack width [m]", "Positive electrode number of cracks per unit area [m-2]",
     "Positive electrode Paris' law constant b", "Positive electrode Paris' law constant m",
 )
-#: mechanics used when neither User-defined nor [materials] cathode_overrides give them (NMC622, physics.md §2.3)
+#: mechanics used when neither User-defined nor [materials] cathode_overrides give them (NMC622, docs/physics.md §4.3)
 MECHANICS_DEFAULTS = {"youngs_modulus": 190e9, "poisson_ratio": 0.25, "partial_molar_volume": 1.0e-6}
 _MECHANICS_BOUNDS = {"youngs_modulus": (0.0, math.inf), "poisson_ratio": (-1.0, 0.5)}
 _HYSTERESIS = ("OCP (delithiation) [V]", "OCP (lithiation) [V]", "OCP hysteresis decay constant")

@@ -1,7 +1,7 @@
 """LiPF6 carbonate electrolytes (concentrated-solution properties).
 
 Inside the fits the concentration is in mol/L; the methods take and return SI (c in mol/m³,
-κ in S/m, D in m²/s). Sources: physics.md §2.4.
+κ in S/m, D in m²/s). Equations and sources: docs/physics.md §4.5.
 """
 
 from __future__ import annotations
@@ -12,8 +12,28 @@ from typing import Any
 from femsim.parameters.base import ParameterSet, math_for, param
 
 
+class ConstantTransference(ParameterSet):
+    """Mixin of electrolytes with a constant transference number and thermodynamic factor (the
+    dataclass fields ``transference_number`` and ``thermodynamic_factor``)."""
+
+    transference_number: float
+    thermodynamic_factor: float
+
+    def transference(self, c: Any, temperature: float) -> Any:
+        """t₊ (-), constant."""
+        return self.transference_number + 0 * c
+
+    def thermodynamic(self, c: Any, temperature: float) -> Any:
+        """1 + d ln f±/d ln c (-), constant."""
+        return self.thermodynamic_factor + 0 * c
+
+    @property
+    def constant_transference(self) -> bool:
+        return True
+
+
 @dataclasses.dataclass(frozen=True)
-class Nyman2008(ParameterSet):
+class Nyman2008(ConstantTransference):
     """1 M LiPF6 in EC:EMC 3:7 (Nyman et al., Electrochim. Acta 53 (2008) 6356), as in PyBaMM Chen2020.
 
     Constant t₊ and thermodynamic factor 1 by default: the PyBaMM-comparable baseline.
@@ -35,17 +55,6 @@ class Nyman2008(ParameterSet):
         """D(c) in m²/s."""
         cl = c / 1000.0
         return self.diffusivity_scale * (8.794e-11 * cl**2 - 3.972e-10 * cl + 4.862e-10)
-
-    def transference(self, c: Any, temperature: float) -> Any:
-        return self.transference_number + 0 * c
-
-    def thermodynamic(self, c: Any, temperature: float) -> Any:
-        """1 + d ln f±/d ln c."""
-        return self.thermodynamic_factor + 0 * c
-
-    @property
-    def constant_transference(self) -> bool:
-        return True
 
 
 def _poly9(p: tuple[float, ...], c: Any, T: float) -> Any:

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from femsim.parameters.base import FARADAY, GAS_CONSTANT, ParameterSet, math_for
+from femsim.parameters.base import FARADAY, GAS_CONSTANT, ParameterSet, clipped_for_kinetics, math_for
+from femsim.parameters.electrolytes import ConstantTransference
 from femsim.parameters.functions import MaterialFunction
 
 
@@ -33,6 +34,19 @@ def arrhenius(activation_energy_J_mol: float, temperature_K: float, reference_te
 
 def _f(doc: str, unit: str = "-") -> Any:
     return dataclasses.field(metadata={"unit": unit, "doc": doc})
+
+
+def _table_rows(params: Any, skip: tuple[str, ...]) -> list[tuple[str, Any, str, str]]:
+    """(name, value, unit, source) rows of an imported set; functions described, None as 'none'."""
+    sources = dict(params.sources)
+    rows = []
+    for f in dataclasses.fields(params):
+        if f.name in skip:
+            continue
+        value = getattr(params, f.name)
+        shown = value.describe() if isinstance(value, MaterialFunction) else ("none" if value is None else value)
+        rows.append((f.name, shown, f.metadata.get("unit", ""), sources.get(f.name, "")))
+    return rows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,9 +106,7 @@ class ImportedCathode(ParameterSet):
         """i0 = F k (c_e/c_e0)^½ (x(1 − x))^½ in A/m² (inputs in mol/m³, clipped to stay positive)."""
         m = math_for(c_e, c_s)
         cmax = self.max_concentration
-        floor = 1e-6 * cmax
-        cs = m.min(m.max(c_s, floor), cmax - floor)
-        ce = m.max(c_e, 1e-3)
+        ce, cs = clipped_for_kinetics(c_e, c_s, cmax)
         k = self.reaction_rate_constant_mol_m2_s * arrhenius(self.reaction_rate_activation_energy, self.temperature,
                                                              self.reference_temperature)
         return FARADAY * k * m.sqrt(ce / self.reference_electrolyte_concentration) * m.sqrt(cs * (cmax - cs)) / cmax
@@ -109,21 +121,14 @@ class ImportedCathode(ParameterSet):
         return dataclasses.replace(self, temperature=float(temperature_K))
 
     def table(self) -> list[tuple[str, Any, str, str]]:
-        sources = dict(self.sources)
-        rows = []
-        for f in dataclasses.fields(self):
-            if f.name in ("name", "carried", "sources", "anodic_transfer_coefficient", "cathodic_transfer_coefficient",
-                          "ocp_model"):
-                continue
-            value = getattr(self, f.name)
-            shown = value.describe() if isinstance(value, MaterialFunction) else ("none" if value is None else value)
-            rows.append((f.name, shown, f.metadata.get("unit", ""), sources.get(f.name, "")))
+        rows = _table_rows(self, ("name", "carried", "sources", "anodic_transfer_coefficient",
+                                  "cathodic_transfer_coefficient", "ocp_model"))
         rows += [(name, value, "", "carried from User-defined, not used by femsim") for name, value in self.carried]
         return rows
 
 
 @dataclasses.dataclass(frozen=True)
-class ImportedElectrolyte(ParameterSet):
+class ImportedElectrolyte(ConstantTransference):
     """A binary electrolyte given by BPX quantities: κ(c_e), D_e(c_e) with activation energies,
     constant t₊ and thermodynamic factor (c_e in mol/m³)."""
 
@@ -150,23 +155,5 @@ class ImportedElectrolyte(ParameterSet):
         factor = arrhenius(self.diffusivity_activation_energy, temperature, self.reference_temperature)
         return self.diffusivity_scale * factor * self.diffusivity_function(c)
 
-    def transference(self, c: Any, temperature: float) -> Any:
-        return self.transference_number + 0 * c
-
-    def thermodynamic(self, c: Any, temperature: float) -> Any:
-        return self.thermodynamic_factor + 0 * c
-
-    @property
-    def constant_transference(self) -> bool:
-        return True
-
     def table(self) -> list[tuple[str, Any, str, str]]:
-        sources = dict(self.sources)
-        rows = []
-        for f in dataclasses.fields(self):
-            if f.name in ("name", "sources"):
-                continue
-            value = getattr(self, f.name)
-            shown = value.describe() if isinstance(value, MaterialFunction) else value
-            rows.append((f.name, shown, f.metadata.get("unit", ""), sources.get(f.name, "")))
-        return rows
+        return _table_rows(self, ("name", "sources"))

@@ -1,6 +1,6 @@
 """NMC622 (LiNi0.6Mn0.2Co0.2O2) cathode active material.
 
-Baseline values and their sources follow ``shared/design/physics.md`` §2.2–2.3.
+Baseline values and their sources: ``docs/physics.md`` §4.2–4.3.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from femsim.parameters.base import ParameterSet, math_for, param
+from femsim.parameters.base import ParameterSet, clipped_for_kinetics, math_for, param
 
 #: NMC622 OCP table (COMSOL material library; data of Chaouachi et al., Electrochim. Acta 366 (2021)
 #: 137428): stoichiometry x = c/47664 and U (V vs Li/Li+).
@@ -31,8 +31,8 @@ class NMC622(ParameterSet):
     """NMC622 electrochemical and mechanical parameters (SI units)."""
 
     name: str = "NMC622"
-    max_concentration: float = param(47664.0, "mol/m^3", "COMSOL material 'NMC 622' csmax (physics.md §2.2)")
-    diffusivity: float = param(1e-14, "m^2/s", "assumption physics.md §1.10 (Xu2019; BattMo NMC111)")
+    max_concentration: float = param(47664.0, "mol/m^3", "COMSOL material 'NMC 622' csmax (docs/physics.md §4.2)")
+    diffusivity: float = param(1e-14, "m^2/s", "assumption docs/physics.md §5 (Xu2019; BattMo NMC111)")
     reaction_rate_constant: float = param(3.54e-11, "m^2.5 mol^-0.5 s^-1",
                                           "k0 = m_ref/F, m_ref = 3.42e-6 (PyBaMM Chen2020)")
     anodic_transfer_coefficient: float = param(0.5, "-", "PyBaMM")
@@ -40,11 +40,11 @@ class NMC622(ParameterSet):
     electronic_conductivity: float = param(0.1, "S/m", "assumption; Amin & Chiang JES 163 (2016) A1512")
     ocp_model: str = dataclasses.field(default="fit4", metadata={
         "unit": "-", "choices": ("fit4", "chen2020"),
-        "source": "degree-4 fit to the NMC622 table (physics.md §2.2) or PyBaMM Chen2020 NMC811 tanh fit"})
-    youngs_modulus: float = param(190e9, "Pa", "assumption physics.md §2.3")
-    poisson_ratio: float = param(0.25, "-", "assumption physics.md §2.3")
-    partial_molar_volume: float = param(1.0e-6, "m^3/mol", "derived from NMC622 ΔV/V table (physics.md §2.3)")
-    density: float = param(4750.0, "kg/m^3", "physics.md §2.1")
+        "source": "degree-4 fit to the NMC622 table (docs/physics.md §4.2) or PyBaMM Chen2020 NMC811 tanh fit"})
+    youngs_modulus: float = param(190e9, "Pa", "assumption docs/physics.md §4.3")
+    poisson_ratio: float = param(0.25, "-", "assumption docs/physics.md §4.3")
+    partial_molar_volume: float = param(1.0e-6, "m^3/mol", "derived from NMC622 ΔV/V table (docs/physics.md §4.3)")
+    density: float = param(4750.0, "kg/m^3", "docs/physics.md §4.1")
     molar_mass: float = param(0.09693, "kg/mol", "LiNi0.6Mn0.2Co0.2O2")
 
     def open_circuit_potential(self, x: Any) -> Any:
@@ -73,11 +73,8 @@ class NMC622(ParameterSet):
         """i0 = F k0 c_e^αc c_s^αa (c_max − c_s)^αc in A/m² (inputs in mol/m³, clipped to stay positive)."""
         from femsim.parameters.base import FARADAY
 
-        m = math_for(c_e, c_s)
         cmax = self.max_concentration
-        floor = 1e-6 * cmax
-        cs = m.min(m.max(c_s, floor), cmax - floor)
-        ce = m.max(c_e, 1e-3)
+        ce, cs = clipped_for_kinetics(c_e, c_s, cmax)
         aa, ac = self.anodic_transfer_coefficient, self.cathodic_transfer_coefficient
         return FARADAY * self.reaction_rate_constant * ce**ac * cs**aa * (cmax - cs) ** ac
 

@@ -1,6 +1,6 @@
 """Small-strain elasticity with a chemical (intercalation) strain: weak forms and stress measures.
 
-Pure functions (physics.md §1.8, §1.2, §3b), SI units throughout:
+Pure functions (docs/physics.md §3, §2.1, §6.2), SI units throughout:
 
 * chemical strain ε_ch = e_ch I with e_ch = Ω(c − c_ref)/3 (linear) or ΔV/V(x)/3 − ΔV/V(x_ref)/3
   (NMC622 table), e_ch dimensionless, Ω in m³/mol, c in mol/m³;
@@ -34,7 +34,7 @@ def bulk_modulus(youngs_modulus: Any, poisson_ratio: Any) -> Any:
 
 
 def theta_m(youngs_modulus: float, poisson_ratio: float, partial_molar_volume: float, temperature: float) -> float:
-    """θ_M = (Ω/RT)·2ΩE/(9(1−ν)) in m³/mol: D_eff = D(1 + θ_M c) in a traction-free sphere (§1.2)."""
+    """θ_M = (Ω/RT)·2ΩE/(9(1−ν)) in m³/mol: D_eff = D(1 + θ_M c) in a free sphere (docs/physics.md §3)."""
     om = partial_molar_volume
     return om / (GAS_CONSTANT * temperature) * 2 * om * youngs_modulus / (9 * (1 - poisson_ratio))
 
@@ -101,7 +101,7 @@ def hydrostatic(sigma: Any) -> Any:
 
 def stress_enhanced_flux(c: Any, sigma_h: Any, diffusivity: Any, partial_molar_volume: float,
                          temperature: float) -> Any:
-    """Li flux N = −D (∇c − Ω c/(R T) ∇σ_h) in mol m⁻² s⁻¹ (Zhang et al. 2007; physics.md §1.2).
+    """Li flux N = −D (∇c − Ω c/(R T) ∇σ_h) in mol m⁻² s⁻¹ (Zhang et al. 2007; docs/physics.md §2.1).
 
     ``sigma_h`` must have a gradient: a continuous (P1) hydrostatic stress, e.g. the L2 projection
     of tr σ/3. In the weak form the diffusion term becomes ``−inner(N, grad(v)) dx``.

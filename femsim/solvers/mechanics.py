@@ -1,4 +1,4 @@
-"""Quasi-static diffusion-induced stress (physics.md §1.8), solved after the electrochemistry.
+"""Quasi-static diffusion-induced stress (docs/physics.md §3), solved after the electrochemistry.
 
 Settings (``case.mechanics.setting``):
 

@@ -55,7 +55,7 @@ def test_kinetics_and_ocp_match_femsim(x):
 
 def test_lithium_exchange_current_is_70_6_at_1M_whatever_c_li():
     fn = material_functions(MATERIALS)
-    for c_li in (47664.0, 1 / 1.3e-5):  # the DFN's argument is ignored (physics.md §2.5 quirk)
+    for c_li in (47664.0, 1 / 1.3e-5):  # the DFN's argument is ignored (docs/physics.md §4.6 quirk)
         value = _eval(fn["lithium_exchange_current"](pybamm.Scalar(1000.0), pybamm.Scalar(c_li), pybamm.Scalar(298.15)))
         assert value == pytest.approx(70.6, abs=0.05)
         assert value == pytest.approx(MATERIALS.counter_electrode.exchange_current_density(1000.0), rel=1e-12)

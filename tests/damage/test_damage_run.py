@@ -11,15 +11,9 @@ from scipy.integrate import solve_ivp
 from femsim.model.damage import DamageLaw, paris_rate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
-from _reliability_helpers import run_femsim  # noqa: E402
+from _reliability_helpers import run_femsim, small_case, write_small_case  # noqa: E402
 
-CASE = """\
-[case]
-name = "sphere_damage"
-[geometry]
-particle_table = "table.csv"
-box_um = [10.0, 10.0, 10.0]
-separator_thickness_um = 5.0
+CASE = small_case("""\
 [mesh]
 size_surface_um = 1.0
 size_max_um = 2.5
@@ -40,7 +34,7 @@ cracking_rate = 1e-18
 times_s = []
 fields = false
 progress = false
-"""
+""", name="sphere_damage")
 
 
 def _rows(path):
@@ -51,8 +45,7 @@ def _rows(path):
 @pytest.fixture(scope="module")
 def sphere_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sphere_damage")
-    (folder / "table.csv").write_text("id,x,y,z,radius\n1,5.0,5.0,5.0,3.5\n")
-    (folder / "case.toml").write_text(CASE)
+    write_small_case(folder, CASE, table_text="id,x,y,z,radius\n1,5.0,5.0,5.0,3.5\n")
     done = run_femsim(["run", str(folder / "case.toml"), "--out", str(folder / "out")], timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     return folder / "out"

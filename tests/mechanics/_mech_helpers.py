@@ -1,4 +1,4 @@
-"""Helpers for the mechanics tests: a single sphere in a matrix box (gmsh), closed forms (§3b).
+"""Helpers for the mechanics tests: a single sphere in a matrix box (gmsh), closed forms (docs/physics.md §6.2).
 
 Imported by name (pytest puts this folder on sys.path). Geometry in µm, meshes in metres.
 """
@@ -44,14 +44,14 @@ def _series_terms(x: np.ndarray, tau: float, lam: np.ndarray) -> tuple[np.ndarra
 
 
 def crank_u(x: np.ndarray, tau: float, lam: np.ndarray | None = None) -> np.ndarray:
-    """u = (c − c₀)/(F₀a/D) of the constant-flux sphere (physics.md §3a)."""
+    """u = (c − c₀)/(F₀a/D) of the constant-flux sphere (docs/physics.md §6.1)."""
     lam = crank_roots() if lam is None else lam
     conc, _, xx = _series_terms(x, tau, lam)
     return 3 * tau + xx**2 / 2 - 0.3 - 2 * conc
 
 
 def crank_stress(x: np.ndarray, tau: float, lam: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(σ_r, σ_θ) in units of ΩE/(1−ν)·F₀a/D (physics.md §3b, galvanostatic closed form)."""
+    """(σ_r, σ_θ) in units of ΩE/(1−ν)·F₀a/D (docs/physics.md §6.2, galvanostatic closed form)."""
     lam = crank_roots() if lam is None else lam
     conc, mean, xx = _series_terms(x, tau, lam)
     sr = 2 / 9 * (0.3 - 0.3 * xx**2 + 6 * mean)
@@ -167,7 +167,7 @@ def _shell_mean(values: np.ndarray, r: np.ndarray, owned: int, x: float) -> floa
 
 def check_crank_stress(mech: Any, centre_m: np.ndarray, radius_um: float, tau: float) -> None:
     """Impose the Crank constant-flux c_s at τ and assert σ_r, σ_θ, σ_eq (shell means of the nodal
-    stress at r/a = 0, 0.5, 1) and the surface hoop stress within 2 % of the peak |σ| (§3b)."""
+    stress at r/a = 0, 0.5, 1) and the surface hoop stress within 2 % of the peak |σ| (docs/physics.md §6.2)."""
     from femsim.parameters.nmc622 import NMC622
     from femsim.physics.mechanics import spherical_components_np
 
@@ -197,6 +197,6 @@ def check_crank_stress(mech: Any, centre_m: np.ndarray, radius_um: float, tau: f
             tr = np.trace(mech.nodal_stress, axis1=1, axis2=2) / 3 / unit
             assert abs(_shell_mean(tr, r, owned, x) - _shell_mean((ex_r + 2 * ex_t) / 3, r, owned, x)) < 0.02 * peak
         assert abs(_shell_mean(eq / unit, r, owned, x) - eq_exact) < 0.02 * peak, (x, "sigma_eq")
-    # the surface hoop stress of §3b: σ_θ(1, τ) = −(1/3)[1/5 − 2 Σ e^{−λ²τ}/λ²]
+    # the surface hoop stress of docs/physics.md §6.2: σ_θ(1, τ) = −(1/3)[1/5 − 2 Σ e^{−λ²τ}/λ²]
     st_surface = -(0.2 - 2 * np.sum(np.exp(-lam**2 * tau) / lam**2)) / 3
     assert abs(_shell_mean(st / unit, r, owned, 1.0) - st_surface) < 0.02 * peak

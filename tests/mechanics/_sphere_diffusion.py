@@ -1,7 +1,7 @@
 """A standalone single-sphere Li diffusion problem (constant surface flux) for the coupling tests.
 
 Fick (optionally with D(c) = D(1 + θ_M c)) or the fully coupled stress-enhanced diffusion
-(physics.md §1.2): unknowns c (P1), u (the mechanics solver's space, with its rigid-body supports)
+(docs/physics.md §2.1): unknowns c (P1), u (the mechanics solver's space, with its rigid-body supports)
 and s = σ_h (P1, the L2 projection of tr σ/3), solved monolithically by Newton each step.
 Backward Euler. SI units; the flux F₀ (mol m⁻² s⁻¹) enters the particle when positive.
 """

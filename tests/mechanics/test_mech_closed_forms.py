@@ -1,4 +1,4 @@
-"""Closed-form checks of the diffusion-induced stress (physics.md §3b, §3d).
+"""Closed-form checks of the diffusion-induced stress (docs/physics.md §6.2, §6.4).
 
 * M1 traction-free sphere with the Crank constant-flux concentration profile at τ = 0.05 and 0.2:
   σ_r, σ_θ, σ_eq at x = r/a = 0, 0.5, 1 within 2 % of the peak |σ| (shell means of the nodal

@@ -3,9 +3,9 @@
 * A sphere delithiated at constant flux (Fick, FE in space, backward Euler) with the mechanics
   solved after each output time reproduces the closed-form surface hoop stress history
   σ_θ(1, τ) = −(ΩE/(1−ν))(F₀a/D)(1/3)[1/5 − 2Σ e^{−λ²τ}/λ²] within 3 % of its steady value
-  (physics.md §3b).
+  (docs/physics.md §6.2).
 * Two-way coupling: the monolithic diffusion + elasticity + σ_h solve with the stress-enhanced flux
-  N = −D(∇c − Ωc/(RT)∇σ_h) equals Fickian diffusion with D(1 + θ_M c) (physics.md §1.2, §3b).
+  N = −D(∇c − Ωc/(RT)∇σ_h) equals Fickian diffusion with D(1 + θ_M c) (docs/physics.md §2.1, §6.3).
 """
 
 from __future__ import annotations

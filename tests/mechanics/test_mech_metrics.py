@@ -1,4 +1,4 @@
-"""Per-particle stress metrics against the closed form (physics.md §3b), whole and half sphere.
+"""Per-particle stress metrics against the closed form (docs/physics.md §6.2), whole and half sphere.
 
 Delithiation (c falls at the surface, Crank constant-flux profile at τ = 0.2): the surface hoop
 stress is tensile and uniform, so the 95th percentile of σ_1 on the curved surface is σ_θ(1);

@@ -1,6 +1,6 @@
 """Cut faces are mirror planes (M1): a sphere cut through its centre by one box face (half sphere)
 or by two (quarter sphere) carries the stress of the whole sphere — the Crank constant-flux closed
-form of physics.md §3b within 2 % of the peak, as for the whole sphere; without the mirror
+form of docs/physics.md §6.2 within 2 % of the peak, as for the whole sphere; without the mirror
 condition the flat face is free and the stress is far off (checked for the half sphere)."""
 
 from __future__ import annotations

@@ -7,17 +7,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
 
-from _reliability_helpers import TABLE_TEXT, run_and_kill, run_femsim  # noqa: E402
+from _reliability_helpers import run_and_kill, run_femsim, small_case, write_small_case  # noqa: E402
 
 __all__ = ["run_and_kill", "run_femsim", "write_cycle_case"]
 
-CYCLE_CASE = """\
-[case]
-name = "cycle"
-[geometry]
-particle_table = "table.csv"
-box_um = [10.0, 10.0, 10.0]
-separator_thickness_um = 5.0
+CYCLE_CASE = small_case("""\
 [protocol]
 areal_capacity_mAh_cm2 = {capacity}
 initial_stoichiometry = 0.40
@@ -32,12 +26,9 @@ times_s = []
 fields = false
 progress = false
 snapshot_every_steps = 1
-"""
+""", name="cycle")
 
 
 def write_cycle_case(folder: Path, steps: str, capacity_mAh_cm2: float) -> Path:
     """The 4-particle restart geometry (10 µm cube) with a protocol of ``steps`` (TOML list text)."""
-    (folder / "table.csv").write_text(TABLE_TEXT)
-    path = folder / "case.toml"
-    path.write_text(CYCLE_CASE.format(steps=steps, capacity=capacity_mAh_cm2))
-    return path
+    return write_small_case(folder, CYCLE_CASE.format(steps=steps, capacity=capacity_mAh_cm2))

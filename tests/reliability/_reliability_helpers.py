@@ -23,14 +23,30 @@ id,x,y,z,radius
 4,7.0,3.0,7.0,2.4
 """
 
-#: the tiny CI geometry, no mechanics/fields, short protocol with an output time: 5 steps
-RESTART_CASE = """\
-[case]
-name = "restart"
+#: the geometry of the small test cases: ``table.csv`` (TABLE_TEXT) in a 10 µm cube, 5 µm separator
+SMALL_GEOMETRY = """\
 [geometry]
 particle_table = "table.csv"
 box_um = [10.0, 10.0, 10.0]
 separator_thickness_um = 5.0
+"""
+
+
+def small_case(sections: str, name: str | None = None) -> str:
+    """Case-file text of a small test case: ``[case] name`` (if given), SMALL_GEOMETRY, ``sections``."""
+    return (f'[case]\nname = "{name}"\n' if name else "") + SMALL_GEOMETRY + sections
+
+
+def write_small_case(folder: Path, text: str, table_text: str = TABLE_TEXT) -> Path:
+    """Write ``table.csv`` and ``case.toml`` (``text``) into ``folder``; returns the case path."""
+    (folder / "table.csv").write_text(table_text)
+    path = folder / "case.toml"
+    path.write_text(text)
+    return path
+
+
+#: the tiny CI geometry, no mechanics/fields, short protocol with an output time: 5 steps
+RESTART_CASE = small_case("""\
 [mesh]
 {mesh_line}
 [protocol]
@@ -47,18 +63,15 @@ times_s = [3.0]
 fields = false
 progress = false
 snapshot_every_steps = 1
-"""
+""", name="restart")
 
 
 def write_restart_case(folder: Path, mesh_file: Path | None = None, **replace: str) -> Path:
     """Write the restart case and its particle table into ``folder`` (``replace``: text substitutions)."""
-    (folder / "table.csv").write_text(TABLE_TEXT)
     text = RESTART_CASE.format(mesh_line=f'file = "{mesh_file}"' if mesh_file else "")
     for old, new in replace.items():
         text = text.replace(old, new)
-    path = folder / "case.toml"
-    path.write_text(text)
-    return path
+    return write_small_case(folder, text)
 
 
 def env() -> dict[str, str]:

@@ -19,17 +19,11 @@ import pytest
 
 from femsim.mpi import in_mpi_run
 
-from _reliability_helpers import TABLE_TEXT, run_femsim
+from _reliability_helpers import TABLE_TEXT, run_femsim, small_case
 
 pytestmark = pytest.mark.skipif(in_mpi_run(), reason="launches its own processes")
 
-CASE = """\
-[case]
-name = "bad"
-[geometry]
-particle_table = "table.csv"
-box_um = [10.0, 10.0, 10.0]
-separator_thickness_um = 5.0
+CASE = small_case("""\
 [protocol]
 c_rate = 5.0
 areal_capacity_mAh_cm2 = 0.19
@@ -40,7 +34,7 @@ matrix_porosity = 0.5
 enabled = false
 [output]
 times_s = [1.0]
-"""
+""", name="bad")
 TABLE = TABLE_TEXT
 GOOD_ROW = "4,7.0,3.0,7.0,2.4"
 

@@ -12,21 +12,17 @@ import pytest
 from femsim.case import parse_case
 from femsim.protocol import ProtocolError, parse_step
 
-from _reliability_helpers import TABLE_TEXT, run_femsim
+from _reliability_helpers import TABLE_TEXT, run_femsim, small_case
 
 ONE_C = 3.0  # A/m²
 
-CASE = """\
-[geometry]
-particle_table = "table.csv"
-box_um = [10.0, 10.0, 10.0]
-separator_thickness_um = 5.0
+CASE = small_case("""\
 [protocol]
 areal_capacity_mAh_cm2 = 0.30
 {protocol}
 [mechanics]
 enabled = false
-"""
+""")
 
 
 @pytest.mark.parametrize("text, expect", [

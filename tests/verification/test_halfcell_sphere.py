@@ -1,4 +1,4 @@
-"""Verification of the coupled half-cell on a single sphere (physics.md §3a, §3d).
+"""Verification of the coupled half-cell on a single sphere (docs/physics.md §6.1, §6.4).
 
 A sphere in a box with near-uniform electrolyte and solid potential (very conductive matrix and
 electrolyte) sees a uniform Butler–Volmer current, so its Li concentration must follow Crank's

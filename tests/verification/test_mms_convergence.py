@@ -1,5 +1,5 @@
 """Method of manufactured solutions: the concentrated-solution electrolyte forms and the solid
-diffusion form converge at order 2 in L2 with P1 elements (physics.md §3d).
+diffusion form converge at order 2 in L2 with P1 elements (docs/physics.md §6.4).
 
 The weak forms under test are exactly the pure functions the coupled solver uses
 (:mod:`femsim.physics.electrochemistry`), with the Nyman2008 concentration-dependent κ(c), D(c)
