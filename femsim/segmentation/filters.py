@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 EDGE_MODES = ("canny2d", "canny3d", "off")
 THRESHOLD_METHODS = ("auto", "otsu", "multiotsu", "phases3", "binary")
 _HIST_SAMPLE = 2_000_000
+# intermediate-phase peak over the smoothed histogram at both Multi-Otsu thresholds: 1.3 missed the
+# binder peak of the 3D real-shape phantom (1.23 after the median; its fine cracks then counted as open,
+# class accuracy 77 %); the NMC811 holotomography slice (0.98) has none
+PEAK_RATIO = 1.15
 
 
 def is_binary(image: np.ndarray) -> bool:
@@ -115,7 +119,7 @@ def three_phase_levels(image: np.ndarray) -> dict[str, float] | None:
     histogram has three phases, else None.
 
     Three-class Multi-Otsu thresholds t1 < t2; the intermediate class counts as a phase when the
-    smoothed histogram has a peak inside (t1, t2) at least 1.3 × its value at both thresholds and
+    smoothed histogram has a peak inside (t1, t2) at least ``PEAK_RATIO`` (1.15) × its value at both thresholds and
     holding at least 5 % of the voxels. Levels are the class medians.
     """
     from scipy import ndimage
@@ -134,7 +138,7 @@ def three_phase_levels(image: np.ndarray) -> dict[str, float] | None:
     if not inner.any() or mid.size < 0.05 * sample.size:
         return None
     at = max(np.interp(t1, centres, hist), np.interp(t2, centres, hist))
-    if hist[inner].max() < 1.3 * at:
+    if hist[inner].max() < PEAK_RATIO * at:
         return None
     return {"void": float(np.median(sample[sample <= t1])), "fine": float(np.median(mid)),
             "particle": float(np.median(sample[sample > t2])), "t1": t1, "t2": t2}
