@@ -1,6 +1,7 @@
 # femsim: two commands set everything up on a fresh machine.
 #   make run    creates .venv, meshes and runs the shipped default case (cases/5C.toml)
 #   make test   creates .venv, runs the test suite serially and the parallel tests on 2 ranks
+#   make lint   ruff + mypy (see pyproject.toml)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -8,7 +9,7 @@ STAMP  := $(VENV)/.installed
 CASE   ?= cases/5C.toml
 NP     ?= 1
 
-.PHONY: venv run test test-serial test-parallel clean
+.PHONY: venv run lint test test-serial test-parallel clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +21,12 @@ venv: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/mpiexec -n $(NP) $(BIN)/femsim run $(CASE)
+
+# ruff (rules in pyproject.toml [tool.ruff]) over all Python in the repository; mypy over the
+# package (femsim + postprocess, [tool.mypy]; cache in .cache/mypy)
+lint: $(STAMP)
+	$(BIN)/ruff check femsim postprocess tests benchmarks
+	$(BIN)/mypy
 
 test: $(STAMP)
 	$(MAKE) test-serial

@@ -48,7 +48,9 @@ def main() -> None:
     cathode = read_bpx_file(bpx_file).cathode
     array = SphereArray((1, 1, 8), 5.0, 0.30)
     x0, x_end = cathode.maximum_stoichiometry, cathode.minimum_stoichiometry
-    capacity_mAh_cm2 = cathode.max_concentration * array.fraction * array.box_um[2] * 1e-6 * (x0 - x_end) * FARADAY / 36e3
+    capacity_mAh_cm2 = (
+        cathode.max_concentration * array.fraction * array.box_um[2] * 1e-6 * (x0 - x_end) * FARADAY / 36e3
+    )
     out = Path(args.out).resolve()
     name = f"bpx_{bpx_file.stem}_{args.c_rate:g}C"
     case_path = write_array_case(

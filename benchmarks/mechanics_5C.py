@@ -14,7 +14,8 @@ Recorded (reference RVE, 129 010 cells, 59 097 particle cells; serial, shared 2-
 * loaded machine (load ≈ 7, times inflated ~3x):
   M1 P1 MUMPS: setup 1.2 s, first 1.7 s, later 0.43 s;  M1 P2 MUMPS: setup 6.4 s, first 17.7 s, later 1.1 s
   M2 P1 MUMPS  82 074 dofs: setup 5.7 s, first 5.9 s, later 0.50 s
-  M2 P2 MUMPS 566 733 dofs: setup 17 s, first 278 s, later 3.2 s;  M2 P2 GAMG: setup 32 s, first 240 s, later 137 s/step (229 its)
+  M2 P2 MUMPS 566 733 dofs: setup 17 s, first 278 s, later 3.2 s;
+  M2 P2 GAMG: setup 32 s, first 240 s, later 137 s/step (229 its)
 Peak σ_eq of the synthetic profile: P1 underestimates P2 by 15 % (M1), hence P2 + MUMPS by default.
 """
 

@@ -91,9 +91,12 @@ def main(argv: list[str] | None = None) -> int:
         entry = mesh_one(case, out)
         result["cases"].append(entry)
         path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-        print(f"{case}: rc {entry['returncode']} {entry['wall_s']:.0f} s, peak {entry['peak_rss_gb']:.2f} GB, "
-              f"{entry.get('n_cells', 0)} cells, particles {entry.get('n_particles_tagged')}/{entry.get('n_particles')},"
-              f" fraction error {entry.get('fraction_rel_error', float('nan')):+.4f}", flush=True)
+        print(
+            f"{case}: rc {entry['returncode']} {entry['wall_s']:.0f} s, peak {entry['peak_rss_gb']:.2f} GB, "
+            f"{entry.get('n_cells', 0)} cells, particles {entry.get('n_particles_tagged')}/{entry.get('n_particles')},"
+            f" fraction error {entry.get('fraction_rel_error', float('nan')):+.4f}",
+            flush=True,
+        )
     print(path)
     return 0
 

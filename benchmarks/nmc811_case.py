@@ -12,8 +12,8 @@ radius is πR/4, so the spheres' mean radius is 4r̄/π. A seeded packing
 (:func:`femsim.geometry.packing.generate_packing`) with that mean radius (log-normal, σ_ln = 0.3:
 the section radii are wider than the spheres' because a plane cuts spheres off-centre) at 50 %
 NMC in a 30 × 30 × 45 µm box, with as many spheres as keep the packed mean radius within 5 % of
-that (the generator scales radii to reach the box-clipped fraction), is the case's particle table. The pixel size is not stated with the
-data (the source paper has 70 nm and 100 nm sets): 0.1 µm is assumed and recorded.
+that (the generator scales radii to reach the box-clipped fraction), is the case's particle table.
+The pixel size is not stated with the data (the source paper has 70 nm and 100 nm sets): 0.1 µm is assumed and recorded.
 
 Writes ``nmc811_slice_packing_particles.csv``, ``nmc811_slice_packing.toml`` and
 ``nmc811_slice_statistics.json`` into ``--out``; the slice itself (GPL-3.0) is not copied.

@@ -37,7 +37,8 @@ def main() -> None:
         rec = run_cycle_comparison(args.case, rate, Path(args.out), dt_max_s=args.dt_max, rerun_3d=not args.reuse)
         hold = next(s for s in rec["steps"] if s["kind"] == "hold")
         print(f"{rate}: RMS ΔV (galvanostatic) {1e3 * rec['rms_voltage_galvanostatic_V']:.2f} mV "
-              f"(limit {1e3 * LIMITS_V.get(rate, float('nan')):.0f}), max {1e3 * rec['max_voltage_galvanostatic_V']:.2f} mV; "
+              f"(limit {1e3 * LIMITS_V.get(rate, float('nan')):.0f}), "
+              f"max {1e3 * rec['max_voltage_galvanostatic_V']:.2f} mV; "
               f"CV current RMS rel {100 * hold['rms_current_rel']:.2f} % (limit 3); CV end "
               f"{hold['end_3d_s']:.1f} vs {hold['end_pybamm_s']:.1f} s ({100 * hold['end_rel']:+.2f} %, limit 2), "
               f"CV duration {hold['duration_3d_s']:.1f} vs {hold['duration_pybamm_s']:.1f} s; "

@@ -84,7 +84,8 @@ def bench_phantom3d(seed: int = 0) -> dict:
     assert np.array_equal(seg.labels, lab)
     snow_lab, t_snow = _snow(_femsim_mask(ph.image))
     return {"shape": list(ph.image.shape), "n_truth_particles": int(ph.labels.max()), "render_s": round(t_render, 1),
-            "femsim": {**fem, "elapsed_s": rep["elapsed_s"], "cpu_s": rep.get("cpu_s"), "peak_memory_mb": rep["peak_memory_mb"],
+            "femsim": {**fem, "elapsed_s": rep["elapsed_s"], "cpu_s": rep.get("cpu_s"),
+                       "peak_memory_mb": rep["peak_memory_mb"],
                        "timings_s": rep["timings_s"], "n_fragments": rep["n_fragments"]},
             "snow2": {**_label_scores(ph.labels, snow_lab, seg.min_particle_voxels), "elapsed_s": round(t_snow, 1)}}
 
@@ -97,7 +98,8 @@ def bench_phantom2d() -> dict:
         ph = realistic.phantom_2d(seed=seed)
         t = time.perf_counter()
         seg = pipeline.segment_image(ph.image, 1.0, pipeline.SegmentConfig(sphericity=False))
-        fem = {**realistic.scores(ph, seg.labels, seg.table, min_voxels=27), "elapsed_s": round(time.perf_counter() - t, 2)}
+        fem = {**realistic.scores(ph, seg.labels, seg.table, min_voxels=27),
+               "elapsed_s": round(time.perf_counter() - t, 2)}
         # the earlier defaults on 2D three-phase slices: median mask, closing 1, every hole filled
         seg0 = pipeline.segment_image(ph.image, 1.0, pipeline.SegmentConfig(sphericity=False, median_size=3,
                                                                             close_radius=1, max_hole_radius=0.0))

@@ -10,7 +10,7 @@ machines. Results: ``benchmarks/results/solver_scaling_<stamp>.{json,csv}`` with
 
 Usage::
 
-    .venv/bin/python benchmarks/solver_scaling.py                      # short: 12 steps, levels coarse+default, 1 and 2 ranks
+    .venv/bin/python benchmarks/solver_scaling.py              # short: 12 steps, levels coarse+default, 1 and 2 ranks
     .venv/bin/python benchmarks/solver_scaling.py --steps 0            # full charge to the cut-off
     .venv/bin/python benchmarks/solver_scaling.py --levels default --ranks 2 --steps 0 --mechanics
     .venv/bin/python benchmarks/solver_scaling.py --case cases/ci/tiny.toml --levels default --ranks 1
@@ -243,7 +243,8 @@ def worker(args: argparse.Namespace) -> None:
             "termination": termination, "accepted_steps": n_acc, "tried_steps": counters["steps_tried"],
             "newton_iterations": counters["newton"], "krylov_iterations": counters["krylov"],
             "jacobian_assemblies": problem.jacobian_assemblies,
-            "newton_per_step": counters["newton"] / tried, "krylov_per_newton": counters["krylov"] / max(counters["newton"], 1),
+            "newton_per_step": counters["newton"] / tried,
+               "krylov_per_newton": counters["krylov"] / max(counters["newton"], 1),
             "residual_assembly_s": ev["SNESFunctionEval"], "jacobian_assembly_s": ev["SNESJacobianEval"],
             "linear_solve_s": ev["KSPSolve"], "pc_setup_s": ev["PCSetUp"],
             "step_wall_s": step_wall, "step_cpu_s": step_cpu,

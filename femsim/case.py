@@ -32,8 +32,9 @@ class Geometry:
                                doc="cathode box (x, y, z = thickness); current collector at z = 0")
     separator_thickness_um: float = spec(25.0, gt=0, unit="µm", doc="separator layer on top of the cathode")
     min_gap_um: float = spec(0.3, ge=0, unit="µm", doc="spheres closer than this are shrunk to this gap")
-    wall_clearance_um: float = spec(0.3, ge=0, unit="µm",
-                                    doc="sphere surfaces within this of a box face are moved to clip or clear it by this")
+    wall_clearance_um: float = spec(
+        0.3, ge=0, unit="µm", doc="sphere surfaces within this of a box face are moved to clip or clear it by this"
+    )
     overlap_tolerance: float = spec(0.1, ge=0, lt=1,
                                     doc="overlaps deeper than this × the smaller radius are errors (shallower: shrunk)")
 
@@ -160,7 +161,9 @@ class Mechanics:
                              doc="chemical strain Ω(c−c_ref)/3, or from the NMC622 ΔV/V table")
     matrix_youngs_modulus_Pa: float = spec(1e9, gt=0, unit="Pa")
     matrix_poisson_ratio: float = spec(0.3, gt=-1, lt=0.5)
-    stress_enhanced_diffusion: bool = spec(False, doc="two-way coupling through ∇σ_h in the Li flux (σ_h lagged one step)")
+    stress_enhanced_diffusion: bool = spec(
+        False, doc="two-way coupling through ∇σ_h in the Li flux (σ_h lagged one step)"
+    )
     probe_separator_um: list[float] | None = spec(
         None, length=3, unit="µm", doc="P_s (default: top point of the whole particle nearest the separator)")
     probe_collector_um: list[float] | None = spec(
@@ -253,7 +256,8 @@ def _cross_checks(case: Case) -> list[str]:
                         f"got {case.mesh.size_surface_um:g}")
     if case.geometry.particle_table is None and case.mesh.file is None:
         problems.append("geometry.particle_table: required (or give mesh.file)")
-    elif case.mesh.file is None and not Path(case.geometry.particle_table).is_file():
+    elif (case.mesh.file is None and case.geometry.particle_table is not None
+          and not Path(case.geometry.particle_table).is_file()):
         what = "is a folder, not a file" if Path(case.geometry.particle_table).is_dir() else "file not found"
         problems.append(f"geometry.particle_table: {what}: {case.geometry.particle_table}")
     if case.mesh.file is not None and not Path(case.mesh.file).is_file():
@@ -293,7 +297,8 @@ def parse_case(data: dict[str, Any], source: Path | None = None) -> Case:
     if not any(p.startswith("protocol.step") for p in problems):
         from femsim.protocol import build_steps
 
-        raw = data.get("protocol") if isinstance(data.get("protocol"), dict) else {}
+        protocol_table = data.get("protocol")
+        raw = protocol_table if isinstance(protocol_table, dict) else {}
         problems += build_steps(case.protocol, set(raw))[1]
     case.source = Path(source).resolve() if source else None
     resolve_paths(case, case.source.parent if case.source else Path.cwd())

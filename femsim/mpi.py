@@ -137,7 +137,7 @@ def raise_together(comm: Any, error: BaseException | None) -> None:
         return
     first = next((e for e in comm.allgather(error) if e is not None), None)
     if first is not None:
-        first.collective = True  # type: ignore[attr-defined]
+        first.collective = True
         raise first
 
 
@@ -156,7 +156,7 @@ class CollectiveGarbage:
         self.active = comm.size > 1
         self._was_enabled = False
 
-    def __enter__(self) -> "CollectiveGarbage":
+    def __enter__(self) -> CollectiveGarbage:
         import gc
 
         if self.active:

@@ -129,8 +129,8 @@ def petsc_option_problems(options: dict[str, Any]) -> list[str]:
             if key.startswith(prefix):
                 db.delValue(key)
         for key, value in items.items():
-            db[prefix + key] = str(value).lower() if isinstance(value, bool) else value
-        snes = PETSc.SNES().create(MPI.COMM_SELF)
+            db.setValue(prefix + key, str(value).lower() if isinstance(value, bool) else value)
+        snes = PETSc.SNES().create(MPI.COMM_SELF)  # type: ignore[arg-type]  # petsc4py takes mpi4py comms
         try:
             snes.setOptionsPrefix(prefix)
             snes.setFromOptions()
@@ -142,7 +142,7 @@ def petsc_option_problems(options: dict[str, Any]) -> list[str]:
             used = {k for k in items if db.used(prefix + k)}
             return None, used
         except PETSc.Error as exc:
-            return f"error code {exc.ierr}", set()
+            return f"error code {exc.ierr}", set()  # type: ignore[attr-defined]  # set at run time
         finally:
             snes.destroy()
             for key in list(db.getAll()):
@@ -187,12 +187,13 @@ def _factorisation_options_used(options: dict[str, Any], prefix: str) -> tuple[s
     db = PETSc.Options()
     for key, value in options.items():
         if key.startswith(("mat_", "pc_factor_")):
-            db[prefix + key] = str(value).lower() if isinstance(value, bool) else value
-    db[prefix + "pc_type"] = "lu"
+            db.setValue(prefix + key, str(value).lower() if isinstance(value, bool) else value)
+    db.setValue(prefix + "pc_type", "lu")
     if "pc_factor_mat_solver_type" not in options:
-        db[prefix + "pc_factor_mat_solver_type"] = "mumps"
-    matrix = PETSc.Mat().createAIJ([2, 2], nnz=2, comm=MPI.COMM_SELF)
-    ksp = PETSc.KSP().create(MPI.COMM_SELF)
+        db.setValue(prefix + "pc_factor_mat_solver_type", "mumps")
+    # petsc4py takes mpi4py communicators at run time; its stubs name only its own Comm
+    matrix = PETSc.Mat().createAIJ((2, 2), nnz=2, comm=MPI.COMM_SELF)  # type: ignore[arg-type]
+    ksp = PETSc.KSP().create(MPI.COMM_SELF)  # type: ignore[arg-type]
     try:
         matrix.setValue(0, 0, 2.0)
         matrix.setValue(1, 1, 3.0)
@@ -203,7 +204,7 @@ def _factorisation_options_used(options: dict[str, Any], prefix: str) -> tuple[s
         ksp.setUp()
         return {k for k in names if db.used(prefix + k)}, None
     except PETSc.Error as exc:
-        return set(names), f"error code {exc.ierr}"
+        return set(names), f"error code {exc.ierr}"  # type: ignore[attr-defined]  # set at run time
     finally:
         ksp.destroy()
         matrix.destroy()

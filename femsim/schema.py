@@ -13,7 +13,7 @@ import difflib
 import math
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +100,7 @@ def _coerce(value: Any, tp: Any, key: str, problems: list[str]) -> Any:
         val_tp = args[1] if len(args) == 2 else Any
         return {k: (_coerce(v, val_tp, f"{key}.{k}", problems) if val_tp is not Any else v)
                 for k, v in value.items()}
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             problems.append(f"{key}: must be a table, got {type(value).__name__}")
             return None
@@ -112,7 +112,7 @@ def _num(value: float) -> str:
     return str(value) if isinstance(value, int) else f"{value:g}"
 
 
-def _check_bounds(value: Any, meta: dict, key: str, problems: list[str]) -> None:
+def _check_bounds(value: Any, meta: Mapping[str, Any], key: str, problems: list[str]) -> None:
     values = value if isinstance(value, list | tuple) else [value]
     for v in values:
         if not _is_number(v):

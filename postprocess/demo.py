@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from femsim.io.atomic import write_csv, write_json, write_text
-from postprocess.reader import PARTICLES_COLUMNS, plain, PROBES_COLUMNS, TIMESERIES_COLUMNS
+from postprocess.reader import PARTICLES_COLUMNS, PROBES_COLUMNS, TIMESERIES_COLUMNS, plain
 
 L_C_UM = 40.0  #: cathode thickness (µm)
 L_S_UM = 25.0  #: separator thickness (µm)

@@ -14,7 +14,12 @@ import numpy as np
 from postprocess.fracture import CLASSES, fracture_metric
 from postprocess.reader import Table
 from postprocess.style import (
-    CLASS_COLOURS, DOUBLE_COLUMN_IN, FigureResult, new_figure, save_figure, style,
+    CLASS_COLOURS,
+    DOUBLE_COLUMN_IN,
+    FigureResult,
+    new_figure,
+    save_figure,
+    style,
 )
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,14 @@ from matplotlib.tri import Triangulation
 from postprocess.fracture import fracture_metric
 from postprocess.reader import ResultsFolder, Table
 from postprocess.style import (
-    CMAP_CONC, CMAP_STRESS, DOUBLE_COLUMN_IN, PROBE_COLOURS, FigureResult, new_figure, save_figure, style,
+    CMAP_CONC,
+    CMAP_STRESS,
+    DOUBLE_COLUMN_IN,
+    PROBE_COLOURS,
+    FigureResult,
+    new_figure,
+    save_figure,
+    style,
 )
 
 log = logging.getLogger(__name__)
@@ -87,7 +94,7 @@ def _draw_section(ax: Any, sec: dict[str, np.ndarray], name: str, normal: str, n
     return art
 
 
-def _render_views(surface: Any, scalars: np.ndarray, cmap: str, clim: tuple[float, float],
+def _render_views(surface: Any, scalars: np.ndarray, cmap: str, clim: tuple[float | None, float | None],
                   views: tuple[str, ...], bounds_box: Any | None = None) -> list[np.ndarray]:
     """Render ``surface`` coloured by ``scalars`` off-screen from each view ('top', 'bottom', 'iso')."""
     import pyvista as pv
@@ -320,7 +327,8 @@ def fig_peak_stress_3d(results: ResultsFolder, grid: Any | None, summary: Table,
     box = pv.Box(bounds=(min(b[0], 0.0), max(b[1], 0.0), min(b[2], 0.0), max(b[3], 0.0), 0.0,
                          results.cathode_thickness_um))
     try:
-        (img,) = _render_views(mesh, cell_vals, CMAP_STRESS, (norm.vmin, norm.vmax), ("iso",), bounds_box=box)
+        (img,) = _render_views(mesh, cell_vals, CMAP_STRESS, (norm.vmin, norm.vmax), ("iso",),
+                               bounds_box=box)
     except Exception as exc:
         warnings.append(f"3D peak-stress view not rendered ({exc})")
         log.debug("off-screen rendering failed: %s", exc, exc_info=True)

@@ -11,8 +11,14 @@ import numpy as np
 
 from postprocess.reader import PROBES, ResultsFolder
 from postprocess.style import (
-    DOUBLE_COLUMN_IN, PROBE_COLOURS, PROBE_LABELS, SINGLE_COLUMN_IN, FigureResult, new_figure,
-    save_figure, style,
+    DOUBLE_COLUMN_IN,
+    PROBE_COLOURS,
+    PROBE_LABELS,
+    SINGLE_COLUMN_IN,
+    FigureResult,
+    new_figure,
+    save_figure,
+    style,
 )
 
 log = logging.getLogger(__name__)
@@ -54,8 +60,7 @@ def fig_probes(results: ResultsFolder, out_dir: Path) -> FigureResult | None:
     Returns None when ``probes.csv`` is absent or empty. Plotted data per probe ``p``:
     ``{p}_time_s``, ``{p}_sigma_eq_MPa`` (= ``sigma_eq_Pa`` / 1e6), ``{p}_c_over_cmax``.
     """
-    histories = {p: results.probe_history(p) for p in PROBES}
-    histories = {p: h for p, h in histories.items() if h is not None}
+    histories = {p: h for p in PROBES if (h := results.probe_history(p)) is not None}
     if not histories:
         return None
     data: dict[str, np.ndarray] = {}

@@ -10,8 +10,8 @@ Measured data come in two forms:
 
 Simulated particles are split into three stress classes with the measured class proportions
 (sorted by the summary's ``fracture_metric_Pa``, by default the mesh-converged run peak of the
-95th-percentile σ_eq, :data:`postprocess.reader.FRACTURE_METRIC`; least = lowest stress) and compared with a confusion table; rank
-correlations use Spearman's ρ (:func:`scipy.stats.spearmanr`).
+95th-percentile σ_eq, :data:`postprocess.reader.FRACTURE_METRIC`; least = lowest stress) and compared
+with a confusion table; rank correlations use Spearman's ρ (:func:`scipy.stats.spearmanr`).
 """
 
 from __future__ import annotations
@@ -71,7 +71,9 @@ def class_fractions(classes: Sequence[str] | np.ndarray) -> dict[str, float]:
     return {c: (classes.count(c) / n if n else float("nan")) for c in CLASSES}
 
 
-def stress_classes(values: Sequence[float] | np.ndarray, fractions: Mapping[str, float] | Sequence[float]) -> np.ndarray:
+def stress_classes(
+    values: Sequence[float] | np.ndarray, fractions: Mapping[str, float] | Sequence[float]
+) -> np.ndarray:
     """Split particles into least/mild/severe by stress with the given class proportions.
 
     Particles are sorted by ``values`` (stable, ascending); the lowest ``round(f_least·n)`` are
@@ -109,16 +111,16 @@ def read_measured_profile(path: str | Path) -> Table:
     """Read a measured depth profile; :class:`InputError` on missing columns or bad fractions."""
     table = read_csv_table(path, required=PROFILE_COLUMNS)
     if table["depth_min_um"].size == 0:
-        raise InputError("measured depth profile has no rows", file=path)
+        raise InputError("measured depth profile has no rows", file=str(path))
     for i in range(table["depth_min_um"].size):
         lo, hi = table["depth_min_um"][i], table["depth_max_um"][i]
         fr = [table[f"fraction_{c}"][i] for c in CLASSES]
         if not hi > lo:
-            raise InputError(f"row {i + 2}: depth_max_um {hi} is not above depth_min_um {lo}", file=path)
+            raise InputError(f"row {i + 2}: depth_max_um {hi} is not above depth_min_um {lo}", file=str(path))
         if all(np.isnan(fr)) and not table["n_particles"][i] > 0:
             continue  # an empty window (femsim segment writes NaN fractions there)
         if any(not (0 <= x <= 1) for x in fr) or abs(sum(fr) - 1) > 0.02:
-            raise InputError(f"row {i + 2}: fractions {fr} must lie in [0, 1] and sum to 1", file=path)
+            raise InputError(f"row {i + 2}: fractions {fr} must lie in [0, 1] and sum to 1", file=str(path))
     return table
 
 
@@ -129,7 +131,7 @@ def read_measured_classes(path: str | Path) -> dict[int, str]:
     for i, (pid, cls) in enumerate(zip(table["id"], table["damage_class"])):
         c = str(cls).strip().lower()
         if c not in CLASSES:
-            raise InputError(f"row {i + 2}: damage_class {cls!r} is not one of {', '.join(CLASSES)}", file=path)
+            raise InputError(f"row {i + 2}: damage_class {cls!r} is not one of {', '.join(CLASSES)}", file=str(path))
         out[int(pid)] = c
     return out
 

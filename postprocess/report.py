@@ -99,10 +99,13 @@ def mesh_rows(mesh: dict[str, Any]) -> list[tuple[str, str]]:
     if "n_particles" in mesh or "n_particles" in rep:
         frac = rep.get("nmc_volume_fraction")
         rows.append(("particles", f"{mesh.get('n_particles', rep.get('n_particles'))}, NMC volume fraction "
-                                  f"{_num(frac, '{:.4f}')} meshed / {_num(rep.get('table_volume_fraction'), '{:.4f}')} exact"))
+                                  f"{_num(frac, '{:.4f}')} meshed / "
+                                  f"{_num(rep.get('table_volume_fraction'), '{:.4f}')} exact"))
     if rep:
-        rows.append(("mesh accuracy", f"particle volumes within {_num(100 * rep.get('particle_volume_max_rel_error', np.nan), '{:.2f}')} %, "
-                                      f"interface area {_num(100 * (rep.get('interface_area_rel_error') or np.nan), '{:+.2f}')} %, "
+        volume_error = 100 * rep.get("particle_volume_max_rel_error", np.nan)
+        area_error = 100 * (rep.get("interface_area_rel_error") or np.nan)
+        rows.append(("mesh accuracy", f"particle volumes within {_num(volume_error, '{:.2f}')} %, "
+                                      f"interface area {_num(area_error, '{:+.2f}')} %, "
                                       f"min quality {_num(rep.get('min_quality'), '{:.3f}')} (gamma)"))
         sizes = rep.get("sizes") or {}
         if sizes:
@@ -224,7 +227,7 @@ def make_report(results_dir: str | Path, out_dir: str | Path | None = None, time
     if summary is not None:
         fracture_html, ffig = _fracture(res, summary, out, measured_profile, measured_particles, tables, warnings)
         figs.append(ffig)
-    compare_html, runs_numbers = "", []
+    runs_numbers: list[tuple[str, dict[str, Any]]] = []
     if compare_with:
         others = [ResultsFolder.open(d) for d in compare_with]
         figs.append(_attempt("comparison of runs", warnings, figures_timeseries.compare_runs,
@@ -275,6 +278,7 @@ def _fracture(res: ResultsFolder, summary: Table, out: Path, measured_profile: s
                                                 figures_depth.depth_edges(res.cathode_thickness_um))
         parts.append("<p>No measured depth profile given: the profile below bins the per-particle classes by "
                      "simulated depth.</p>")
+    assert profile is not None  # both None returned above
     cw = fracture.compare_profile(summary, profile)
     result["per_window"] = {k: v for k, v in cw.items() if k != "simulated_classes"}
     write_csv(out / "fracture_windows.csv", list(cw["windows"][0]), [list(w.values()) for w in cw["windows"]])
@@ -304,10 +308,12 @@ def _particle_html(cp: dict[str, Any], source: str, metric: str) -> str:
                    for c, row in zip(fracture.CLASSES, cp["confusion"]))
     return (
         f"<p>Per particle ({cp['n_matched']} of {cp['n_simulated']} simulated particles matched by id; classes from "
-        f"{html.escape(source)}): Spearman ρ between {html.escape(metric)} and the measured class (least 0, mild 1, severe 2) = "
+        f"{html.escape(source)}): Spearman ρ between {html.escape(metric)} and the measured class "
+        f"(least 0, mild 1, severe 2) = "
         f"<b>{rs['rho']:.3f}</b> (p = {rs['p']:.3g}); state-of-charge swing: ρ = <b>{rw['rho']:.3f}</b> "
         f"(p = {rw['p']:.3g}).</p>"
-        f"<p>Simulated particles split by {html.escape(metric)} with the measured proportions (least {fr['least']:.2f}, "
+        f"<p>Simulated particles split by {html.escape(metric)} with the measured proportions "
+        f"(least {fr['least']:.2f}, "
         f"mild {fr['mild']:.2f}, severe {fr['severe']:.2f}); agreement {cp['agreement']:.2f}.</p>"
         f"<table class='num'><tr><th></th>{head}</tr>{body}</table>")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -12,6 +12,9 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 
 from femsim.io.atomic import atomic_open  # noqa: E402
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 DPI = 200  #: PNG resolution (dots per inch)
 SINGLE_COLUMN_IN = 3.5  #: journal single-column width (inch)
@@ -22,7 +25,7 @@ PROBE_COLOURS = {"Ps": "tab:red", "Pcc": "tab:blue"}
 PROBE_LABELS = {"Ps": r"$P_s$ (separator side)", "Pcc": r"$P_{cc}$ (collector side)"}
 CLASS_COLOURS = {"least": "#4daf4a", "mild": "#ff7f00", "severe": "#e41a1c"}
 
-RC = {
+RC: dict[RcKeyType, Any] = {
     "font.size": 8,
     "axes.labelsize": 8,
     "axes.titlesize": 8,

@@ -63,7 +63,6 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("mesh: give a case file (or --generate OUT.csv)")
     from femsim.case import load_case
     from femsim.geometry.pipeline import REPORT_NAME, mesh_case
-
     from femsim.preflight import preflight
 
     case = load_case(args.case)

@@ -41,8 +41,10 @@ def run(args: argparse.Namespace) -> int:
               f"{s.get('n_steps', 0)} steps, {s.get('n_dofs', 0)} unknowns, wall {s.get('wall_time_s', 0):.1f} s; "
               f"results in {result.folder}")
         if s.get("time_to_cutoff_s") is not None:
-            print(f"  cut-off at {s['time_to_cutoff_s']:.1f} s, delivered {s['delivered_capacity_mAh_cm2']:.3f} mAh/cm², "
-                  f"mean Δφ_l {1e3 * s['mean_electrolyte_potential_drop_V']:.2f} mV")
+            print(
+                f"  cut-off at {s['time_to_cutoff_s']:.1f} s, delivered {s['delivered_capacity_mAh_cm2']:.3f} mAh/cm², "
+                f"mean Δφ_l {1e3 * s['mean_electrolyte_potential_drop_V']:.2f} mV"
+            )
         if s.get("soc_separator_150s") is not None:
             print(f"  SOC at 150 s: separator-side {s['soc_separator_150s']:.4f}, "
                   f"collector-side {s['soc_collector_150s']:.4f}")

@@ -7,11 +7,12 @@ See :mod:`femsim.segmentation.pipeline` for the stages and their defaults and
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 HELP = "segment a tomography volume/slice into particles, damage classes, depth profile and network"
 
 
-def _floats(n: int | tuple[int, ...]):
+def _floats(n: int | tuple[int, ...]) -> Callable[[str], tuple[float, ...]]:
     counts = (n,) if isinstance(n, int) else n
 
     def parse(text: str) -> tuple[float, ...]:
@@ -122,11 +123,14 @@ def run(args: argparse.Namespace) -> int:
     from femsim.segmentation.workflow import run_segmentation
 
     cfg = SegmentConfig(
-        invert=args.invert, median_size=args.median, edges=args.edges, edge_sigma=args.edge_sigma, edge_low=args.edge_quantiles[0],
+        invert=args.invert, median_size=args.median, edges=args.edges, edge_sigma=args.edge_sigma,
+        edge_low=args.edge_quantiles[0],
         edge_high=args.edge_quantiles[1], edge_use=args.edge_use, threshold=args.threshold, classes=args.classes,
-        threshold_value=args.threshold_value, close_radius=args.close_radius, max_hole_radius=args.max_hole_radius, envelope_radius=args.envelope_radius,
+        threshold_value=args.threshold_value, close_radius=args.close_radius, max_hole_radius=args.max_hole_radius,
+        envelope_radius=args.envelope_radius,
         merge_factor=args.merge_factor, saddle_ratio=args.saddle_ratio, min_seed_radius=args.min_seed_radius,
-        min_voxels=args.min_voxels, min_radius_um=args.min_radius, mild=args.mild, severe=args.severe, depth_face=args.depth_face,
+        min_voxels=args.min_voxels, min_radius_um=args.min_radius, mild=args.mild, severe=args.severe,
+        depth_face=args.depth_face,
         depth_window_um=args.depth_window, knn=args.knn, sphericity=not args.no_sphericity,
         crack_estimator=args.crack_estimator)
     rep = run_segmentation(args.image, args.out, args.voxel_size, cfg, args.dataset, args.crop, args.downsample,

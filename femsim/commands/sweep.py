@@ -106,8 +106,11 @@ def _slurm_options(args: argparse.Namespace, base: Any) -> Any:
 
     changes: dict[str, Any] = {}
     problems = []
-    for flag, key, check in (("--partition", "partition", spec._check_token), ("--account", "account", spec._check_token),
-                             ("--time", "time", spec._check_time)):
+    for flag, key, check in (
+        ("--partition", "partition", spec._check_token),
+        ("--account", "account", spec._check_token),
+        ("--time", "time", spec._check_time),
+    ):
         value = getattr(args, key)
         if value is not None:
             msg = check(value)

@@ -16,7 +16,7 @@ import dataclasses
 import logging
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -49,7 +49,8 @@ class SphereArray:
     @classmethod
     def from_radius(cls, cells: tuple[int, int, int], radius_um: float, fraction: float) -> SphereArray:
         """The array with spheres of ``radius_um`` at volume fraction ``fraction``."""
-        return cls(tuple(cells), radius_um / (3.0 * fraction / (4.0 * math.pi)) ** (1.0 / 3.0), fraction)
+        cell_um = radius_um / (3.0 * fraction / (4.0 * math.pi)) ** (1.0 / 3.0)
+        return cls(cast("tuple[int, int, int]", tuple(cells)), cell_um, fraction)
 
     @property
     def radius_um(self) -> float:
@@ -91,8 +92,8 @@ def write_array_case(array: SphereArray, folder: str | Path, name: str, *, c_rat
     """Write ``<name>_particles.csv`` and ``<name>.toml`` into ``folder``; return the case path.
 
     The case uses the PyBaMM-comparable materials (Nyman2008 with t₊ = 0.2594 and TDF = 1; the
-    carbon-binder matrix at 100 S/m, whose ohmic drop is < 0.1 mV), mechanics off, and a nominal areal capacity equal to the
-    array's own capacity between x0 = 0.917 and x = 0.258 (the OCP table's range), so that 1C is
+    carbon-binder matrix at 100 S/m, whose ohmic drop is < 0.1 mV), mechanics off, and a nominal areal
+    capacity equal to the array's own capacity between x0 = 0.917 and x = 0.258 (the OCP table's range), so that 1C is
     one hour for this geometry. ``mesh`` overrides ``[mesh]`` keys; ``extra`` adds/overrides keys
     per section.
     """
@@ -105,7 +106,9 @@ def write_array_case(array: SphereArray, folder: str | Path, name: str, *, c_rat
     write_particle_table(array.table(), table_path)
     lc_m = array.box_um[2] * 1e-6
     x0, x_end = 0.917, 0.258
-    capacity_mAh_cm2 = NMC622().max_concentration * array.fraction * lc_m * (x0 - x_end) * FARADAY / 36.0e3  # C/m² → mAh/cm²
+    capacity_mAh_cm2 = (
+        NMC622().max_concentration * array.fraction * lc_m * (x0 - x_end) * FARADAY / 36.0e3
+    )  # C/m² → mAh/cm²
     gap = max(0.0, min(0.5 * array.wall_gap_um, 0.3))
     sections: dict[str, dict[str, Any]] = {
         "case": {"name": name, "description": description or

@@ -15,11 +15,14 @@ import dataclasses
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from femsim.crosscheck.pybamm_model import HalfCellSeries
+
+if TYPE_CHECKING:
+    from femsim.case import Case
 
 _LOG = logging.getLogger(__name__)
 
@@ -150,8 +153,13 @@ def plot_overlay(series: list[HalfCellSeries], path: str | Path, title: str = ""
     return path
 
 
-def run_comparison(case_path: str | Path | Any, variants: tuple[str, ...] = ("full",), out_dir: str | Path | None = None,
-                   rerun_3d: bool = True, pybamm_points: tuple[int, int, int] = (30, 40, 30)) -> dict[str, Any]:
+def run_comparison(
+    case_path: str | Path | Case,
+    variants: tuple[str, ...] = ("full",),
+    out_dir: str | Path | None = None,
+    rerun_3d: bool = True,
+    pybamm_points: tuple[int, int, int] = (30, 40, 30),
+) -> dict[str, Any]:
     """Whole chain for one case; returns (and writes) the comparison record.
 
     Args:
@@ -167,7 +175,7 @@ def run_comparison(case_path: str | Path | Any, variants: tuple[str, ...] = ("fu
     from femsim.geometry.pipeline import REPORT_NAME, mesh_case
     from femsim.io.atomic import write_json
 
-    case = case_path if hasattr(case_path, "protocol") else load_case(case_path)
+    case = load_case(case_path) if isinstance(case_path, str | Path) else case_path
     folder = case.results_dir()
     out = Path(out_dir) if out_dir is not None else folder
     tort = case_tortuosity(case)

@@ -123,9 +123,12 @@ def compare_steps(a: list[StepSeries], b: list[StepSeries]) -> dict[str, Any]:
             ib = np.interp(ta[m], tb, sb.current_A_m2)
             rel = (ib - ia) / ia
             w = _weights(ta[m])
-            entry.update(rms_current_rel=float(np.sqrt(np.sum(w * rel**2) / np.sum(w))),
-                         max_current_rel=float(np.max(np.abs(rel))),
-                         current_start_3d_A_m2=float(sa.current_A_m2[0]), current_end_3d_A_m2=float(sa.current_A_m2[-1]))
+            entry.update(
+                rms_current_rel=float(np.sqrt(np.sum(w * rel**2) / np.sum(w))),
+                max_current_rel=float(np.max(np.abs(rel))),
+                current_start_3d_A_m2=float(sa.current_A_m2[0]),
+                current_end_3d_A_m2=float(sa.current_A_m2[-1]),
+            )
         steps.append(entry)
     dv, w = np.concatenate(dv_all), np.concatenate(w_all)
     return {"steps": steps, "rms_voltage_galvanostatic_V": float(np.sqrt(np.sum(w * dv**2) / np.sum(w))),

@@ -118,7 +118,8 @@ def material_functions(materials: Any) -> dict[str, Any]:
         raise ValueError(f"the PyBaMM comparison needs a constant-t₊ electrolyte, got {electrolyte.name}")
     if cathode.ocp_model != "fit4":
         raise ValueError("the PyBaMM comparison supports the degree-4 OCP fit only")
-    k0, aa, ac = cathode.reaction_rate_constant, cathode.anodic_transfer_coefficient, cathode.cathodic_transfer_coefficient
+    k0 = cathode.reaction_rate_constant
+    aa, ac = cathode.anodic_transfer_coefficient, cathode.cathodic_transfer_coefficient
     k_scale, d_scale = electrolyte.conductivity_scale, electrolyte.diffusivity_scale
 
     def conductivity(c_e: Any, T: Any) -> Any:  # S/m, Nyman2008
@@ -189,7 +190,8 @@ def parameter_values(inp: HalfCellInputs, variant: str = "full") -> Any:
         "Positive electrode charge transfer coefficient": m.cathode.anodic_transfer_coefficient,
         "Maximum concentration in positive electrode [mol.m-3]": m.cathode.max_concentration,
         "Positive particle diffusivity [m2.s-1]": m.cathode.diffusivity,
-        "Initial concentration in positive electrode [mol.m-3]": inp.initial_stoichiometry * m.cathode.max_concentration,
+        "Initial concentration in positive electrode [mol.m-3]":
+            inp.initial_stoichiometry * m.cathode.max_concentration,
         "Initial concentration in electrolyte [mol.m-3]": inp.initial_electrolyte_concentration_mol_m3,
         "Exchange-current density for lithium metal electrode [A.m-2]": fn["lithium_exchange_current"],
         "Negative electrode charge transfer coefficient": m.counter_electrode.transfer_coefficient,

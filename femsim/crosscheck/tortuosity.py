@@ -138,7 +138,7 @@ def _global_bounds(mesh: Any) -> tuple[np.ndarray, np.ndarray]:
     return glo, ghi
 
 
-def effective_conductivity(mesh: Any, cell_tags: Any, cathode_box: tuple[float, float, float] | None = None,
+def effective_conductivity(mesh: Any, cell_tags: Any, cathode_box: tuple[float, ...] | None = None,
                            rtol: float = 1e-10) -> tuple[float, float, dict[str, Any]]:
     """Solve the matrix conduction problem; return (packing factor f, particle fraction, info).
 
@@ -148,7 +148,7 @@ def effective_conductivity(mesh: Any, cell_tags: Any, cathode_box: tuple[float, 
         cathode_box: (Lx, Ly, L_c) in metres (default: from the matrix cells' bounding box).
         rtol: relative tolerance of the CG/GAMG solve.
     """
-    dolfinx = import_dolfinx()
+    import_dolfinx()
     import dolfinx.fem.petsc
     import ufl
     from mpi4py import MPI
@@ -166,8 +166,10 @@ def effective_conductivity(mesh: Any, cell_tags: Any, cathode_box: tuple[float, 
     n_b, n_t = (sub.comm.allreduce(len(f), op=MPI.SUM) for f in (bottom, top))
     if n_b == 0 or n_t == 0:
         raise ValueError(f"matrix has no facets on z = 0 ({n_b}) or z = L_c ({n_t}): not a cathode mesh?")
-    bcs = [dolfinx.fem.dirichletbc(dolfinx.default_scalar_type(value), dolfinx.fem.locate_dofs_topological(
-        V, fdim, facets), V) for value, facets in ((1.0, bottom), (0.0, top))]
+    # a numpy scalar is what DOLFINx wants here; its annotation lists only float/complex/arrays
+    bcs = [dolfinx.fem.dirichletbc(dolfinx.default_scalar_type(value),  # type: ignore[arg-type]
+                                   dolfinx.fem.locate_dofs_topological(V, fdim, facets), V)
+           for value, facets in ((1.0, bottom), (0.0, top))]
     u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
     zero = dolfinx.fem.Constant(sub, dolfinx.default_scalar_type(0.0))
     problem = dolfinx.fem.petsc.LinearProblem(

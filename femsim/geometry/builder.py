@@ -258,7 +258,7 @@ def mesh_statistics(gmsh: Any) -> dict[str, Any]:
         total, count = 0.0, 0
         for ent in gmsh.model.getEntitiesForPhysicalGroup(dim, tag):
             etypes, etags, enodes = gmsh.model.mesh.getElements(dim, int(ent))
-            for et, el, nodes in zip(etypes, etags, enodes):
+            for _etype, el, nodes in zip(etypes, etags, enodes):
                 conn = nodes.astype(np.int64).reshape(len(el), -1)
                 if dim == 3:
                     total += float(_tet_volumes(x, conn[:, :4]).sum())

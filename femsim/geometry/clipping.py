@@ -80,7 +80,7 @@ class ClippedSphere:
         return self.sphere_area + self.face_areas[5]
 
 
-def clip_sphere(centre: Sequence[float], radius: float, box_hi: Sequence[float],
+def clip_sphere(centre: Sequence[float], radius: float, box_hi: Sequence[float] | np.ndarray,
                 box_lo: Sequence[float] = (0.0, 0.0, 0.0)) -> ClippedSphere:
     """Exact volume and areas of a sphere clipped by the box ``[box_lo, box_hi]`` (µm)."""
     import warnings
@@ -130,6 +130,6 @@ def clip_sphere(centre: Sequence[float], radius: float, box_hi: Sequence[float],
     return ClippedSphere(volume, s_in, tuple(areas))  # type: ignore[arg-type]
 
 
-def clipped_volumes(centres: np.ndarray, radii: np.ndarray, box_um: Sequence[float]) -> np.ndarray:
+def clipped_volumes(centres: np.ndarray, radii: np.ndarray, box_um: Sequence[float] | np.ndarray) -> np.ndarray:
     """Exact clipped volume (µm³) of each sphere in the box ``[0, box_um]``."""
     return np.array([clip_sphere(c, r, box_um).volume for c, r in zip(centres, radii)])

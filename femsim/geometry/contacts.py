@@ -47,7 +47,7 @@ MAX_PASSES = 50
 _EPS = 1e-9
 
 
-def box_features(box_um: Sequence[float]) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def box_features(box_um: Sequence[float] | np.ndarray) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """Faces, edges and corners of ``[0, box]`` as (name, lower corner, upper corner) of a box
     that is flat in some axes: a face is flat in one axis, an edge in two, a corner in three."""
     box = np.asarray(box_um, dtype=float)
@@ -88,7 +88,7 @@ def _pair_pass(table: ParticleTable, min_gap: float, log: list[dict[str, Any]]) 
     return changed
 
 
-def _feature_pass(table: ParticleTable, box_um: Sequence[float], clearance: float,
+def _feature_pass(table: ParticleTable, box_um: Sequence[float] | np.ndarray, clearance: float,
                   log: list[dict[str, Any]]) -> bool:
     if clearance <= 0:
         return False
@@ -117,7 +117,7 @@ def _feature_pass(table: ParticleTable, box_um: Sequence[float], clearance: floa
     return changed
 
 
-def apply_electrode_planes(table: ParticleTable, box_um: Sequence[float],
+def apply_electrode_planes(table: ParticleTable, box_um: Sequence[float] | np.ndarray,
                            wall_clearance_um: float) -> tuple[ParticleTable, list[dict[str, Any]]]:
     """Rule 3: shift particles off the separator plane, mark the collector-crossing ones as mirrored."""
     out = table.copy()
@@ -138,7 +138,7 @@ def apply_electrode_planes(table: ParticleTable, box_um: Sequence[float],
     return out, log
 
 
-def resolve_near_contacts(table: ParticleTable, box_um: Sequence[float], min_gap_um: float,
+def resolve_near_contacts(table: ParticleTable, box_um: Sequence[float] | np.ndarray, min_gap_um: float,
                           wall_clearance_um: float) -> tuple[ParticleTable, list[dict[str, Any]]]:
     """Apply the rules of this module; return the adjusted copy and the list of adjustments."""
     out = table.copy()

@@ -25,7 +25,7 @@ def load_mesh(path: str | Path, comm: Any = None, scale: float = UM) -> tuple[An
     """
     from femsim.mpi import import_dolfinx
 
-    dolfinx = import_dolfinx()
+    import_dolfinx()
     import dolfinx.io.gmsh
     import dolfinx.mesh
     from mpi4py import MPI
@@ -35,7 +35,8 @@ def load_mesh(path: str | Path, comm: Any = None, scale: float = UM) -> tuple[An
     exists = path.is_file() if comm.rank == 0 else None
     if not comm.bcast(exists, root=0):
         raise InputError("mesh file not found", file=str(path))
-    partitioner = dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet, 2)
+    # (mode, max_facet_to_cell_links) is a functools.singledispatch overload mypy cannot see
+    partitioner = dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet, 2)  # type: ignore[call-arg]
     import gmsh
 
     error = None

@@ -37,7 +37,7 @@ class PackingError(RuntimeError):
     """The generator did not reach the target within its sweep budget."""
 
 
-def volume_fraction(table: ParticleTable, box_um: Sequence[float]) -> float:
+def volume_fraction(table: ParticleTable, box_um: Sequence[float] | np.ndarray) -> float:
     """Exact box-clipped particle volume fraction of ``[0, box_um]``."""
     return float(clipped_volumes(table.centres, table.radii, box_um).sum() / np.prod(box_um))
 
@@ -72,7 +72,7 @@ def _relax(centres: np.ndarray, radii: np.ndarray, box: np.ndarray, gap: float) 
     return int(bad.sum())
 
 
-def generate_packing(n: int, box_um: Sequence[float], target_fraction: float, radius_mean_um: float,
+def generate_packing(n: int, box_um: Sequence[float] | np.ndarray, target_fraction: float, radius_mean_um: float,
                      radius_sigma_ln: float, min_gap_um: float = 0.3, seed: int = 0,
                      wall_clearance_um: float | None = None, fraction_tol: float = 0.002,
                      max_sweeps: int = 20000) -> ParticleTable:
@@ -127,7 +127,7 @@ def generate_packing(n: int, box_um: Sequence[float], target_fraction: float, ra
                        f"{n} spheres in {max_sweeps} sweeps; lower the fraction or the gap")
 
 
-def summary(table: ParticleTable, box_um: Sequence[float]) -> dict[str, float]:
+def summary(table: ParticleTable, box_um: Sequence[float] | np.ndarray) -> dict[str, float]:
     """Numbers worth recording with a generated table."""
     # pairs closer than the largest radius (surface to surface): enough to find the smallest gap of
     # a packing without listing all n² pairs (1872 spheres: minutes with np.inf)

@@ -200,10 +200,10 @@ def validate_in_box(table: ParticleTable, box_um: Sequence[float],
     outside = np.maximum(0.0, np.maximum(-table.centres, table.centres - box))
     dist = np.linalg.norm(outside, axis=1)
     edge = float(box.min())
-    for i in np.flatnonzero(2.0 * table.radii > edge):  # no matrix left to mesh around it
+    for i in np.flatnonzero(2.0 * table.radii > edge).tolist():  # no matrix left to mesh around it
         raise InputError(f"row {table.row_of(i)} (id {table.ids[i]}): radius {table.radii[i]:g} µm is too large for "
                          f"the cathode box: the diameter must not exceed its smallest edge ({edge:g} µm)", file=file)
-    for i in np.flatnonzero(dist >= table.radii):
+    for i in np.flatnonzero(dist >= table.radii).tolist():
         raise InputError(f"row {table.row_of(i)} (id {table.ids[i]}): particle wholly outside the cathode box "
                          f"[0,{box[0]:g}]x[0,{box[1]:g}]x[0,{box[2]:g}] µm (centre "
                          f"{', '.join(f'{v:g}' for v in table.centres[i])}, radius {table.radii[i]:g})", file=file)

@@ -37,7 +37,7 @@ REPORT_NAME = "mesh_report.json"
 
 def input_hash(case: Any) -> str:
     """SHA-256 of the geometry and mesh sections, the particle table bytes and the builder version."""
-    data = {"geometry": dataclasses.asdict(case.geometry), "mesh": dataclasses.asdict(case.mesh),
+    data: dict[str, Any] = {"geometry": dataclasses.asdict(case.geometry), "mesh": dataclasses.asdict(case.mesh),
             "builder": BUILDER_VERSION}
     data["geometry"].pop("particle_table", None)
     h = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode())

@@ -21,7 +21,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, IO
+from typing import IO, Any
 
 IO_FAULT_ENV = "FEMSIM_IO_FAULT"
 _fault_counts: dict[str, int] = {}

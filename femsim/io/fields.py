@@ -106,8 +106,8 @@ class FieldWriter:
     """Writes the particle and electrolyte fields at output times."""
 
     def __init__(self, folder: str | Path, domain: Any, problem: Any):
-        dolfinx = import_dolfinx()
-        import dolfinx.io  # noqa: F401
+        import_dolfinx()
+        import dolfinx.io
 
         self.folder = Path(folder)
         if domain.comm.rank == 0:
@@ -142,7 +142,7 @@ class FieldWriter:
         self.c_e.x.array[:] = p.electrolyte_concentration.x.array
         self.phi_e.x.array[:] = p.electrolyte_potential.x.array
         scalars = [self.c_over_cmax, self.solid_potential]
-        vectors = []
+        vectors: list[Any] = []
         for f in extra_particle_fields or []:
             (scalars if f.function_space.element == self.c_over_cmax.function_space.element else vectors).append(f)
         self._particles.write(scalars + [self.particle_id], time_s)

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from femsim.geometry import tags
 from femsim.mpi import import_dolfinx
 
 

@@ -64,7 +64,11 @@ class ParticleStressMetrics:
     def __init__(self, nodes: Any, cut_faces: Any, weibull_modulus: float, weibull_strength_Pa: float,
                  weibull_volume_um3: float):
         self.nodes, self.cut = nodes, cut_faces
-        self.m, self.sigma_0, self.v0 = float(weibull_modulus), float(weibull_strength_Pa), float(weibull_volume_um3) * UM3
+        self.m, self.sigma_0, self.v0 = (
+            float(weibull_modulus),
+            float(weibull_strength_Pa),
+            float(weibull_volume_um3) * UM3,
+        )
         self.cell_slot = nodes.cell_slot[: nodes.n_cells_owned]
 
     def evaluate(self, cell_vertex_sigma: np.ndarray, nodal_sigma_1: np.ndarray) -> dict[str, np.ndarray]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import Any
 
 from femsim.parameters.base import FARADAY, GAS_CONSTANT, ParameterSet
@@ -19,9 +20,9 @@ from femsim.parameters.lithium import LiMetal_Xu2019
 from femsim.parameters.nmc622 import NMC622
 from femsim.parameters.nmc811 import NMC811_Chen2020
 
-CATHODES = {"NMC622": NMC622, "NMC811_Chen2020": NMC811_Chen2020}
-ELECTROLYTES = {"Nyman2008": Nyman2008, "Landesfeind2019": Landesfeind2019}
-COUNTER_ELECTRODES = {"LiMetal_Xu2019": LiMetal_Xu2019}
+CATHODES: dict[str, Callable[[], ParameterSet]] = {"NMC622": NMC622, "NMC811_Chen2020": NMC811_Chen2020}
+ELECTROLYTES: dict[str, Callable[[], ParameterSet]] = {"Nyman2008": Nyman2008, "Landesfeind2019": Landesfeind2019}
+COUNTER_ELECTRODES: dict[str, Callable[[], ParameterSet]] = {"LiMetal_Xu2019": LiMetal_Xu2019}
 
 __all__ = ["FARADAY", "GAS_CONSTANT", "MaterialSets", "ParameterSet", "build_material_sets", "NMC622",
            "NMC811_Chen2020", "Nyman2008", "Landesfeind2019", "LiMetal_Xu2019", "ImportedCathode",
@@ -66,7 +67,8 @@ def _complete_cathode(cathode: ImportedCathode, overrides: dict[str, Any]) -> tu
     sources = dict(cathode.sources)
     for name in overrides:
         sources[name] = "materials.cathode_overrides" + (f" (replaces {sources[name]})" if name in sources else "")
-    changes, notes = {}, []
+    changes: dict[str, Any] = {}
+    notes: list[str] = []
     for name, value in MECHANICS_DEFAULTS.items():
         if math.isnan(getattr(cathode, name)):
             changes[name] = value
@@ -84,7 +86,7 @@ def build_material_sets(materials: Any, temperature_K: float | None = None) -> M
     from femsim.errors import InputError
 
     imported = _imported(materials)
-    bases = {"cathode": imported.cathode if imported else CATHODES[materials.cathode](),
+    bases: dict[str, Any] = {"cathode": imported.cathode if imported else CATHODES[materials.cathode](),
              "electrolyte": imported.electrolyte if imported else ELECTROLYTES[materials.electrolyte](),
              "counter_electrode": COUNTER_ELECTRODES[materials.counter_electrode]()}
     problems: list[str] = []
@@ -120,5 +122,7 @@ def describe_material_sources() -> list[str]:
              "#   (any PyBaMM set), which replace cathode and electrolyte; femsim params show CASE lists every value",
              "#   with its source, femsim params export CASE --bpx out.json writes them as BPX.",
              "# BPX field -> femsim parameter [unit] (tables: linear, end values held outside):"]
-    lines += [f"#   {field} -> {attr} [{unit}]" if unit else f"#   {field} -> {attr}" for field, attr, unit in mapping_rows()]
+    lines += [
+        f"#   {field} -> {attr} [{unit}]" if unit else f"#   {field} -> {attr}" for field, attr, unit in mapping_rows()
+    ]
     return lines

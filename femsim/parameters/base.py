@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -56,6 +56,10 @@ def clipped_for_kinetics(c_e: Any, c_s: Any, c_max: float) -> tuple[Any, Any]:
 
 class ParameterSet:
     """Mixin for parameter dataclasses: overrides by name, tables of values with sources."""
+
+    # declared for the type checker only (no value: the dataclass subclasses own both)
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+    name: str
 
     def with_overrides(self, overrides: dict[str, Any], key_prefix: str) -> Any:
         from femsim.errors import InputError

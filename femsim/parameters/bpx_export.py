@@ -67,7 +67,8 @@ def as_imported(cathode: Any, electrolyte: Any, case: Any) -> tuple[ImportedCath
             diffusivity_activation_energy=0.0,
             reaction_rate_constant_mol_m2_s=cathode.reaction_rate_constant * cathode.max_concentration
             * REFERENCE_ELECTROLYTE_CONCENTRATION**0.5,
-            reaction_rate_activation_energy=0.0, reference_electrolyte_concentration=REFERENCE_ELECTROLYTE_CONCENTRATION,
+            reaction_rate_activation_energy=0.0,
+                                  reference_electrolyte_concentration=REFERENCE_ELECTROLYTE_CONCENTRATION,
             electronic_conductivity=cathode.electronic_conductivity, particle_radius=geo["radius"],
             surface_area_per_unit_volume=3.0 * geo["fraction"] / geo["radius"], electrode_thickness=geo["thickness"],
             porosity=porosity, transport_efficiency=porosity**mat.matrix_bruggeman,
@@ -116,7 +117,8 @@ def export_bpx(case: Any, path: str | Path) -> dict[str, Any]:
     from femsim.parameters.bpx_format import bpx_document
 
     doc = bpx_document(cathode, electrolyte, title=cathode.name,
-                       description=(f"Written by femsim {__version__} from {case.source} ({electrolyte.name} electrolyte): positive electrode and "
+                       description=(f"Written by femsim {__version__} from {case.source} ({electrolyte.name} "
+                                    "electrolyte): positive electrode and "
                                     f"electrolyte of a Li-metal half-cell ({sets.counter_electrode.name} counter "
                                     f"electrode, not representable in BPX); cell values are the simulated box"),
                        cell=cell)

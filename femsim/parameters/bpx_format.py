@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from femsim.errors import InputError
-from femsim.parameters.bpx_errors import Refusal as _Refusal
-from femsim.parameters.bpx_errors import validation_refusal as _validation_refusal
+from femsim.parameters.bpx_errors import Refusal as _Refusal, validation_refusal as _validation_refusal
 from femsim.parameters.functions import FunctionError, MaterialFunction
 from femsim.parameters.imported import ImportedCathode, ImportedElectrolyte
 

@@ -76,7 +76,7 @@ class Landesfeind2019(ParameterSet):
         cl = m.max(c, 1e-3) / 1000.0
         T = temperature
         p = (0.521, 228.0, -1.06, 0.353, -0.00359, 0.00148)
-        e = m.exp(1000.0 / T) if m is not None else None
+        e = m.exp(1000.0 / T)
         return self.conductivity_scale * (p[0] * (1 + (T - p[1])) * cl * (1 + p[2] * m.sqrt(cl)
                                           + p[3] * (1 + p[4] * e) * cl) / (1 + cl**4 * p[5] * e) / 10.0)
 

@@ -28,9 +28,9 @@ _P = "Positive electrode "
 
 def pybamm_materials(set_name: str) -> Any:
     """:class:`~femsim.parameters.bpx_format.BpxMaterials` of PyBaMM parameter set ``set_name``."""
-    from femsim.parameters.bpx_format import bpx_materials
-
     import dataclasses
+
+    from femsim.parameters.bpx_format import bpx_materials
 
     out = bpx_materials(pybamm_bpx_document(set_name), f"PyBaMM {set_name}")
     own = ("Parameterisation/Cell", "State/")  # sections femsim wrote itself
@@ -77,7 +77,9 @@ def pybamm_bpx_document(set_name: str) -> dict[str, Any]:
         ea = GAS_CONSTANT * math.log(f2 / f1) / (1.0 / t_ref - 1.0 / (t_ref + 10.0))
         predicted = f1 * math.exp(ea / GAS_CONSTANT * (1.0 / t_ref - 1.0 / (t_ref - 10.0)))
         if abs(predicted / f0 - 1.0) > 1e-6:
-            raise InputError(f"{where}: '{name}' is not of Arrhenius form in T (BPX needs f_ref exp(Ea/R (1/T_ref - 1/T)))")
+            raise InputError(
+                f"{where}: '{name}' is not of Arrhenius form in T (BPX needs f_ref exp(Ea/R (1/T_ref - 1/T)))"
+            )
         return 0.0 if abs(ea) < 1e-6 else ea
 
     T = {"T": t_ref}

@@ -66,7 +66,11 @@ def stress(u: Any, e_ch: Any, youngs_modulus: Any, poisson_ratio: Any) -> Any:
     lmbda, mu = lame(youngs_modulus, poisson_ratio)
     eps = strain(u)
     identity = ufl.Identity(len(u))
-    return lmbda * ufl.tr(eps) * identity + 2 * mu * eps - 3 * bulk_modulus(youngs_modulus, poisson_ratio) * e_ch * identity
+    return (
+        lmbda * ufl.tr(eps) * identity
+        + 2 * mu * eps
+        - 3 * bulk_modulus(youngs_modulus, poisson_ratio) * e_ch * identity
+    )
 
 
 def elasticity_bilinear(u: Any, v: Any, youngs_modulus: Any, poisson_ratio: Any, dx: Any) -> Any:

@@ -22,23 +22,23 @@ def residual_without_lifting(snes: Any, x: Any, b: Any, u: Any, residual: Any, j
 
     from femsim.mpi import import_dolfinx
 
-    dolfinx = import_dolfinx()
+    import_dolfinx()
     import dolfinx.fem.petsc as fem_petsc
     import dolfinx.la.petsc as la_petsc
 
     if bcs:
         fem_petsc.assemble_residual(snes, x, b, u, residual, jacobian, bcs, _blocks)
         return
-    la_petsc._ghost_update(x, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
+    # petsc4py's stubs type the InsertMode/ScatterMode members as int
+    la_petsc._ghost_update(x, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)  # type: ignore[arg-type]
     fem_petsc.assign(x, u)
     if isinstance(residual, list | tuple) and b.getType() != PETSc.Vec.Type.NEST:
         b.setAttr("_blocks", _blocks)
         x.setAttr("_blocks", _blocks)
     la_petsc._zero_vector(b)
     fem_petsc.assemble_vector(b, residual)
-    la_petsc._ghost_update(b, PETSc.InsertMode.ADD, PETSc.ScatterMode.REVERSE)
-    la_petsc._ghost_update(b, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
-    del dolfinx
+    la_petsc._ghost_update(b, PETSc.InsertMode.ADD, PETSc.ScatterMode.REVERSE)  # type: ignore[arg-type]
+    la_petsc._ghost_update(b, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)  # type: ignore[arg-type]
 
 
 class DifferenceJacobian:

@@ -21,7 +21,8 @@ The operator never changes: it is assembled once and the preconditioner / factor
 once; every :meth:`MechanicsSolver.solve` assembles the right-hand side and solves. Default solver:
 MUMPS LU (factor once, one back-substitution per step) for M1 at any size (its operator is block
 diagonal, one block per particle: the fill stays inside the blocks) and for M2 below
-``DIRECT_LIMIT`` unknowns, CG + GAMG with the rigid-body near-nullspace for M2 above; ``petsc_options`` overrides (prefix ``femsim_mech_``).
+``DIRECT_LIMIT`` unknowns, CG + GAMG with the rigid-body near-nullspace for M2 above; ``petsc_options``
+overrides (prefix ``femsim_mech_``).
 
 Stress recovery: σ is linear in each cell (P1 u, P1 chemical strain), so it is interpolated
 exactly into a DG1 tensor field, then averaged (volume-weighted) at the P1 nodes of the particle
@@ -82,8 +83,8 @@ class MechanicsSolver:
     def __init__(self, domain: Any, cathode_params: Any, mechanics_section: Any, c_ref: float,
                  petsc_options: dict[str, Any] | None = None, degree: int = 2):
         t0 = time.perf_counter()
-        dolfinx = import_dolfinx()
-        import dolfinx.fem.petsc  # noqa: F401
+        import_dolfinx()
+        import dolfinx.fem.petsc
         import ufl
         from petsc4py import PETSc
 
@@ -125,7 +126,8 @@ class MechanicsSolver:
         else:
             Em, num = float(mechanics_section.matrix_youngs_modulus_Pa), float(mechanics_section.matrix_poisson_ratio)
             dx = domain.dx_exact
-            a = mech.elasticity_bilinear(u, v, E, nu, dx(PARTICLES)) + mech.elasticity_bilinear(u, v, Em, num, dx(MATRIX))
+            a = mech.elasticity_bilinear(u, v, E, nu, dx(PARTICLES)) + mech.elasticity_bilinear(u, v, Em, num,
+                                                                                                dx(MATRIX))
             L = mech.chemical_load(v, self.e_ch, E, nu, dx(PARTICLES))
             self.a = dolfinx.fem.form(a, entity_maps=domain.entity_maps)
             self.L = dolfinx.fem.form(L, entity_maps=domain.entity_maps)
@@ -145,7 +147,7 @@ class MechanicsSolver:
         self.ksp.setOptionsPrefix(prefix)
         opts = PETSc.Options()
         for key, value in options.items():
-            opts[prefix + key] = value
+            opts.setValue(prefix + key, value)
         if options.get("pc_type") == "gamg":
             self.A.setNearNullSpace(self._rigid_body_modes())
         self.ksp.setFromOptions()
@@ -155,7 +157,7 @@ class MechanicsSolver:
             self.ksp.setInitialGuessNonzero(True)
         self.ksp.setUp()  # factorisation / AMG hierarchy once: the operator never changes
         for key in options:  # do not leak into the next solver with this prefix
-            del opts[prefix + key]
+            opts.delValue(prefix + key)
         self.options = options
 
         # stress recovery: DG1 tensor interpolation of the exact cell-wise σ
@@ -197,6 +199,7 @@ class MechanicsSolver:
         fixed: list[list[int]] = [[], [], []]
         for slot in range(nodes.n):
             axes = cut.mirror_axes(slot, tuple(range(6)))
+            supports: tuple[tuple[int, tuple[int, ...]], ...]
             a = nodes.select(slot, X[:, 0])
             A = nodes.coords_of(a)
             if not axes:
@@ -263,7 +266,8 @@ class MechanicsSolver:
 
         n_owned = self.V.dofmap.index_map.size_local
         coords = self.V.tabulate_dof_coordinates()[:n_owned]
-        vec = PETSc.Vec().createWithArray(np.ascontiguousarray(coords.reshape(-1)), bsize=3, comm=self.domain.comm)
+        vec = PETSc.Vec().createWithArray(np.ascontiguousarray(coords.reshape(-1)),  # type: ignore[arg-type]
+                                          bsize=3, comm=self.domain.comm)  # (stubs: Sequence, not ndarray)
         return PETSc.NullSpace().createRigidBody(vec)
 
     def _conductor_to_particle_dofs(self) -> tuple[np.ndarray, np.ndarray]:
@@ -311,12 +315,13 @@ class MechanicsSolver:
         with self.b.localForm() as loc:
             loc.set(0.0)
         dolfinx.fem.petsc.assemble_vector(self.b, self.L)
-        self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        # petsc4py's stubs type the InsertMode/ScatterMode members as int
+        self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)  # type: ignore[arg-type]
         dolfinx.fem.petsc.set_bc(self.b, self.bcs)
         t1 = time.perf_counter()
         self.ksp.solve(self.b, self.u.x.petsc_vec)
         reason = self.ksp.getConvergedReason()
-        if reason < 0:
+        if reason < 0:  # type: ignore[operator]  # petsc4py's stubs: a ConvergedReason, at run time an int
             raise RuntimeError(f"mechanics linear solve failed (KSP reason {reason})")
         self.u.x.scatter_forward()
         t2 = time.perf_counter()
@@ -369,7 +374,8 @@ class MechanicsSolver:
         n = self.nodes
         mean = n.sum_cells(self._cell_sigma_eq * n.cell_volume) / np.maximum(n.volume, 1e-300)
         out: dict[str, Any] = {"ids": n.ids.copy(), "sigma_eq_max_Pa": n.max_nodes(self._fields["sigma_eq_Pa"].x.array),
-                               "sigma_eq_mean_Pa": mean, "sigma_1_max_Pa": n.max_nodes(self._fields["sigma_1_Pa"].x.array),
+                               "sigma_eq_mean_Pa": mean,
+                               "sigma_1_max_Pa": n.max_nodes(self._fields["sigma_1_Pa"].x.array),
                                "clipped": self.cut_faces.clipped.copy()}
         out.update(self.metrics.evaluate(self._cell_vertex_sigma, self._fields["sigma_1_Pa"].x.array))
         return out

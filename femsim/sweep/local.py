@@ -46,7 +46,7 @@ def point_command(case_file: str | Path, ranks: int, mpiexec: str | None = None)
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 class LocalExecutor:

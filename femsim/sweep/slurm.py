@@ -59,8 +59,13 @@ def array_spec(indices: list[int], max_parallel: int = 0) -> str:
 
 def render_script(name: str, entries: list[dict[str, Any]], opts: SlurmOptions) -> str:
     """The job-array script for ``entries`` (manifest points) with the given options."""
-    directives = [f"--job-name={job_name(name)}", f"--array={array_spec([e['index'] for e in entries], opts.max_parallel)}",
-                  f"--nodes={opts.nodes}", f"--ntasks={opts.tasks_per_case}", f"--cpus-per-task={opts.cpus_per_task}"]
+    directives = [
+        f"--job-name={job_name(name)}",
+        f"--array={array_spec([e['index'] for e in entries], opts.max_parallel)}",
+        f"--nodes={opts.nodes}",
+        f"--ntasks={opts.tasks_per_case}",
+        f"--cpus-per-task={opts.cpus_per_task}",
+    ]
     for flag, value in (("partition", opts.partition), ("account", opts.account), ("time", opts.time)):
         if value:
             directives.append(f"--{flag}={value}")
@@ -126,7 +131,7 @@ def submit(name: str, sweep_dir: Path, entries: list[dict[str, Any]], opts: Slur
     jobs_file = sweep_dir / "slurm" / JOBS
     jobs = submitted_jobs(sweep_dir)
     jobs.append({"job_id": sub.job_id, "indices": [e["index"] for e in entries],
-                 "submitted": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                 "submitted": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
                  "script": str(script), "command": cmd})
     write_json(jobs_file, {"jobs": jobs})
     LOG.info("submitted job array %s (%d points)", sub.job_id, len(entries))

@@ -62,7 +62,7 @@ def test_crack_length_is_the_paris_integral_of_the_computed_amplitudes(sphere_ru
         # the amplitude is the resolved cycle peak of the surface p95 σ_1 (one particle: cycles.csv's peak)
         assert sigma == pytest.approx(float(cyc["peak_sigma_1_surface_p95_Pa"]), rel=1e-12)
         assert sigma > 3e7
-        sol = solve_ivp(lambda _n, y: paris_rate(np.abs(y) * law.l_cr_0_m, sigma, law) / law.l_cr_0_m,
+        sol = solve_ivp(lambda _n, y, sigma=sigma: paris_rate(np.abs(y) * law.l_cr_0_m, sigma, law) / law.l_cr_0_m,
                         (0.0, 1.0), [length / law.l_cr_0_m], rtol=1e-11, atol=1e-14)
         length = float(sol.y[0, -1]) * law.l_cr_0_m
         assert float(row["crack_length_m"]) == pytest.approx(length, rel=0.01)
@@ -72,4 +72,8 @@ def test_crack_length_is_the_paris_integral_of_the_computed_amplitudes(sphere_ru
     assert float(last["crack_area_m2"]) == pytest.approx(
         2 * law.rho_cr_per_m2 * law.w_cr_m * length * 4 * np.pi * radius**2, rel=0.05)
     profile = _rows(sphere_run / "damage_profile.csv")
-    assert [(r["cycle"], r["n_particles"], r["fraction_least"]) for r in profile] == [("1", "1", "1.0"), ("2", "1", "1.0"), ("3", "1", "1.0")]
+    assert [(r["cycle"], r["n_particles"], r["fraction_least"]) for r in profile] == [
+        ("1", "1", "1.0"),
+        ("2", "1", "1.0"),
+        ("3", "1", "1.0"),
+    ]

@@ -78,8 +78,9 @@ def test_small_case_tags_and_hash(tmp_path, small_table):
     msh = mesh_case(case)
     assert msh == tmp_path / "results" / "mesh" / "rve.msh"
     r = json.loads((msh.parent / REPORT_NAME).read_text(encoding="utf-8"))
-    assert set(r["facet_areas_um2"]) == {T.PHYSICAL_NAMES[t] for t in
-                                         (T.INTERFACE, T.CURRENT_COLLECTOR, T.LI_METAL, T.CATHODE_SEPARATOR, *T.LATERAL)}
+    assert set(r["facet_areas_um2"]) == {
+        T.PHYSICAL_NAMES[t] for t in (T.INTERFACE, T.CURRENT_COLLECTOR, T.LI_METAL, T.CATHODE_SEPARATOR, *T.LATERAL)
+    }
     # particle 12 crossed the top face (z = 10): shifted below it, so the separator plane is whole
     assert [(a["rule"], a["id"]) for a in r["adjustments"]] == [("separator_shift", 12)]
     assert r["interface_area_rel_error"] == pytest.approx(0.0, abs=0.02)

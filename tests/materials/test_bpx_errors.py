@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _bpx_helpers import write_case
 
 from femsim.cli import main
+
+from _bpx_helpers import write_case
 
 POS = ("Parameterisation", "Positive electrode")
 
@@ -75,9 +76,11 @@ CASES = [
     ("bad_user_defined", lambda d: _set(d, ("Parameterisation", "User-defined"), "Positive electrode volume change",
                                         {"x": [0.0, 0.5, 0.4], "y": [0.0, -0.01, -0.02]}),
      "User-defined/Positive electrode volume change: table x must be strictly increasing"),
-    ("poisson_ratio", lambda d: _set(d, ("Parameterisation", "User-defined"), "Positive electrode Poisson's ratio", 0.7),
+    ("poisson_ratio",
+     lambda d: _set(d, ("Parameterisation", "User-defined"), "Positive electrode Poisson's ratio", 0.7),
      "Parameterisation/User-defined/Positive electrode Poisson's ratio: must be in (-1, 0.5), got 0.7"),
-    ("not_json", '{"Header": {"BPX": "1.0.0",', "not JSON: Expecting property name enclosed in double quotes at line 1"),
+    ("not_json", '{"Header": {"BPX": "1.0.0",',
+     "not JSON: Expecting property name enclosed in double quotes at line 1"),
     ("not_an_object", "[1, 2, 3]", "(top level): must be a JSON object, got list"),
 ]
 

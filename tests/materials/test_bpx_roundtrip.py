@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from femsim.parameters import NMC622, Nyman2008
-from femsim.parameters.bpx_format import bpx_materials, bpx_document
+from femsim.parameters.bpx_format import bpx_document, bpx_materials
 from femsim.parameters.functions import MaterialFunction
 
 X = np.linspace(0.0, 1.0, 201)
@@ -107,11 +107,11 @@ def test_material_function_on_ufl() -> None:
 
 def test_cli_export_writes_bpx_that_imports(tmp_path: Path) -> None:
     """``femsim params export CASE --bpx out.json`` of an NMC811 case; the file reads back as the same set."""
-    from _bpx_helpers import write_case
-
     from femsim.cli import main
     from femsim.parameters import NMC811_Chen2020
     from femsim.parameters.bpx_format import read_bpx_file
+
+    from _bpx_helpers import write_case
 
     case = write_case(tmp_path, {"cathode": "NMC811_Chen2020"}, {"initial_stoichiometry": 0.9})
     out = tmp_path / "nmc811.json"

@@ -79,7 +79,7 @@ class Mech:
 def sphere_model(comm: Any, radius_um: float, box_um: float, h_surface_um: float, h_core_um: float,
                  h_box_um: float, centre_um: Any = None) -> tuple[Any, Any, Any]:
     """A sphere (particle id 0) in a cubic matrix box [0, L]³ (current collector at z = 0), in metres."""
-    dolfinx = import_dolfinx()
+    import_dolfinx()
     import dolfinx.io.gmsh
     import gmsh
 
@@ -99,7 +99,6 @@ def sphere_model(comm: Any, radius_um: float, box_um: float, h_surface_um: float
         out, _ = occ.fragment([(3, box)], [(3, ball)])
         occ.synchronize()
         vols = [t for d, t in gmsh.model.getEntities(3)]
-        com = {t: np.array(occ.getCenterOfMass(3, t)) for t in vols}
         masses = {t: occ.getMass(3, t) for t in vols}
         particle = min(vols, key=lambda t: masses[t])
         matrix = [t for t in vols if t != particle]

@@ -15,9 +15,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def compute() -> dict:
-    from _mech_helpers import Mech, crank_u, sphere_domain
-
     from femsim.mpi import import_dolfinx
+
+    from _mech_helpers import Mech, crank_u, sphere_domain
 
     dolfinx = import_dolfinx()
     from mpi4py import MPI

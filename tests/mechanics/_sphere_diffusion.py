@@ -32,8 +32,8 @@ class SphereDiffusion:
 
     def __init__(self, mech: Any, D: float, flux: float, c0: float, dt: float, mode: str = "fick",
                  temperature: float = 298.15):
-        dolfinx = import_dolfinx()
-        import dolfinx.fem.petsc  # noqa: F401
+        import_dolfinx()
+        import dolfinx.fem.petsc
         import ufl
 
         self.mech, self.mode = mech, mode

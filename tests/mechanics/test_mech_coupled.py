@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _mech_helpers import Mech, crank_roots, sphere_domain
-from _sphere_diffusion import SphereDiffusion, surface_mean
 
 from femsim.mpi import import_dolfinx
 from femsim.parameters.nmc622 import NMC622
 from femsim.physics.mechanics import spherical_components_np
+
+from _mech_helpers import Mech, crank_roots, sphere_domain
+from _sphere_diffusion import SphereDiffusion, surface_mean
 
 import_dolfinx()
 from mpi4py import MPI  # noqa: E402

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _mech_helpers import Mech, crank_roots, crank_stress, crank_u, sphere_domain
 
 from femsim.model.stress_metrics import weibull_probability, weighted_percentile
 from femsim.mpi import import_dolfinx
 from femsim.parameters.nmc622 import NMC622
+
+from _mech_helpers import Mech, crank_roots, crank_stress, crank_u, sphere_domain
 
 dolfinx = import_dolfinx()
 from mpi4py import MPI  # noqa: E402
@@ -33,7 +34,9 @@ def test_weighted_percentile():
     out = weighted_percentile(groups, values, np.ones(6), 0.5, 3)
     assert out[0] == pytest.approx(2.5) and out[1] == pytest.approx(15.0) and np.isnan(out[2])
     # a heavy weight pulls the percentile to its value
-    assert weighted_percentile(groups[:4], values[:4], np.array([1, 100, 1, 1.0]), 0.5, 1)[0] == pytest.approx(1.0, abs=0.05)
+    assert weighted_percentile(groups[:4], values[:4], np.array([1, 100, 1, 1.0]), 0.5, 1)[0] == pytest.approx(
+        1.0, abs=0.05
+    )
     assert weibull_probability(np.array([0.0, 50e-18]), 50e-18) == pytest.approx([0.0, 1 - np.exp(-1)])
 
 

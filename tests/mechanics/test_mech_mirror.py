@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _mech_helpers import Mech, check_crank_stress, sphere_domain
 
 from femsim.mpi import import_dolfinx
 from femsim.parameters.nmc622 import NMC622
+
+from _mech_helpers import Mech, check_crank_stress, sphere_domain
 
 dolfinx = import_dolfinx()
 from mpi4py import MPI  # noqa: E402

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _mech_helpers import Mech, crank_u, sphere_domain
 
 from femsim.mpi import import_dolfinx
 from femsim.parameters.nmc622 import NMC622
 from femsim.physics import mechanics as pm
+
+from _mech_helpers import Mech, crank_u, sphere_domain
 
 dolfinx = import_dolfinx()
 from mpi4py import MPI  # noqa: E402

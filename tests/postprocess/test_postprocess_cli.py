@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -48,7 +47,9 @@ def test_report_without_fields_or_mechanics(tmp_path: Path) -> None:
     names = {f.name for f in rep.figures}
     assert names == {"fig5c_potentials", "fig_depth_profiles"}
     text = " ".join(rep.warnings)
-    assert "particles.pvd not found" in text and "probes.csv not found" in text and "3D peak-stress view skipped" in text
+    assert (
+        "particles.pvd not found" in text and "probes.csv not found" in text and "3D peak-stress view skipped" in text
+    )
     assert "comparison with measured fracture skipped" in text
     page = rep.index.read_text(encoding="utf-8")
     assert "Warnings" in page and "n/a" in page
@@ -82,7 +83,11 @@ def test_report_of_a_run_that_just_started(tmp_path: Path) -> None:
     folder = tmp_path / "running"
     folder.mkdir()
     (folder / "run.json").write_text('{"status": "running", "summary": null}')
-    for name, cols in (("timeseries", TIMESERIES_COLUMNS), ("particles", PARTICLES_COLUMNS), ("probes", PROBES_COLUMNS)):
+    for name, cols in (
+        ("timeseries", TIMESERIES_COLUMNS),
+        ("particles", PARTICLES_COLUMNS),
+        ("probes", PROBES_COLUMNS),
+    ):
         (folder / f"{name}.csv").write_text(",".join(cols) + "\n")
     rep = make_report(folder)
     assert rep.index.exists() and "running" in rep.index.read_text(encoding="utf-8")

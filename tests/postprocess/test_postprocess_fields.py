@@ -27,7 +27,7 @@ def test_ghost_cells_are_dropped(tmp_path: Path) -> None:
 
 def test_reads_dolfinx_vtkfile(tmp_path: Path) -> None:
     MPI = pytest.importorskip("mpi4py.MPI")  # before dolfinx, which needs libmpi loaded
-    dolfinx = pytest.importorskip("dolfinx")
+    pytest.importorskip("dolfinx")
     import dolfinx.io
     from dolfinx import fem, mesh
 

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from postprocess.fracture import (
-    CLASSES, class_fractions, compare_particles, compare_profile, confusion_table, spearman, stress_classes,
+    CLASSES,
+    class_fractions,
+    compare_particles,
+    compare_profile,
+    confusion_table,
+    spearman,
+    stress_classes,
 )
 
 

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-
 EXPECTED = ("fig5c_potentials", "fig5e_probes", "fig_depth_profiles", "fig5b_concentration",
             "fig5d_particle_sections", "fig_peak_stress_3d", "fig_fracture_profile", "compare_runs")
 
@@ -141,4 +140,6 @@ def test_fracture_comparison_in_report(report) -> None:
     assert pw["spearman_peak_sigma"]["rho"] == pytest.approx(1.0)
     fig = report.figure("fig_fracture_profile")
     np.testing.assert_allclose(fig.data["measured_severe"], [0.6, 0.4, 0.2, 0.1])
-    np.testing.assert_allclose(fig.data["simulated_severe"] + fig.data["simulated_mild"] + fig.data["simulated_least"], 1)
+    np.testing.assert_allclose(
+        fig.data["simulated_severe"] + fig.data["simulated_mild"] + fig.data["simulated_least"], 1
+    )

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from femsim.case import read_toml, parse_case
+from femsim.case import parse_case, read_toml
 
 REPO = Path(__file__).resolve().parents[2]
 

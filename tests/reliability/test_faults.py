@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from femsim.mpi import in_mpi_run, import_dolfinx
+from femsim.mpi import import_dolfinx, in_mpi_run
 
 from _reliability_helpers import env, femsim_cmd, run_and_kill, run_femsim, write_restart_case
 

@@ -146,4 +146,6 @@ def test_validate_exit_code_in_a_process(tmp_path):
     (tmp_path / "case.toml").write_text(CASE.format(protocol='steps = ["Charge at 5C until 4.5", "Rest for 1 s"]'))
     proc = run_femsim(["validate", "case.toml"], cwd=tmp_path)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == 'error: case.toml: protocol.steps[0]: "Charge at 5C until 4.5": missing unit after 4.5'
+    assert (
+        proc.stderr.strip() == 'error: case.toml: protocol.steps[0]: "Charge at 5C until 4.5": missing unit after 4.5'
+    )

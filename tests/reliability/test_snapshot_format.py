@@ -36,7 +36,9 @@ def _fake_snapshot(folder: Path, step: int, n_ranks: int = 1, fmt: int = S.FORMA
     for r in range(n_ranks):
         np.savez(path / f"rank_{r}.npz", u0=np.arange(5.0) * step)
         files[f"rank_{r}.npz"] = S.file_sha256(path / f"rank_{r}.npz")
-    (path / S.MANIFEST).write_text(json.dumps(S.seal({"format": fmt, "n_ranks": n_ranks, "files": files, "step": step})))
+    (path / S.MANIFEST).write_text(
+        json.dumps(S.seal({"format": fmt, "n_ranks": n_ranks, "files": files, "step": step}))
+    )
     return path
 
 

@@ -42,7 +42,11 @@ def test_planted_map_recovered(planted, tmp_path):
     rep = json.loads((out / "report.json").read_text())
     regions = rep["chemical_map"]["regions"]
     got = {r: v["median_of_particle_means"] for r, v in regions.items()}
-    print(got, {r: v["mean_of_particle_means"] for r, v in regions.items()}, {r: v["n_particles"] for r, v in regions.items()})
+    print(
+        got,
+        {r: v["mean_of_particle_means"] for r, v in regions.items()},
+        {r: v["n_particles"] for r, v in regions.items()},
+    )
     for region, value in PLANTED.items():
         # fine-crack cores are the thinnest region: 0.542 measured (−1.5 %) since the 2D three-phase mask
         # comes from the unfiltered grey (more particles split apart); the others within 1 %

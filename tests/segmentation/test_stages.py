@@ -73,7 +73,9 @@ def test_measure_sphere_and_border():
 def test_watershed_splits_touching_spheres_and_keeps_elongated_particle():
     shape = (40, 40, 70)
     zz, yy, xx = np.indices(shape)
-    two = ((zz - 20) ** 2 + (yy - 20) ** 2 + (xx - 20) ** 2 <= 100) | ((zz - 20) ** 2 + (yy - 20) ** 2 + (xx - 39) ** 2 <= 100)
+    two = ((zz - 20) ** 2 + (yy - 20) ** 2 + (xx - 20) ** 2 <= 100) | (
+        (zz - 20) ** 2 + (yy - 20) ** 2 + (xx - 39) ** 2 <= 100
+    )
     labels = segment.watershed_split(two)
     assert labels.max() == 2
     ellipsoid = ((zz - 20) / 9.0) ** 2 + ((yy - 20) / 9.0) ** 2 + ((xx - 35) / 20.0) ** 2 <= 1

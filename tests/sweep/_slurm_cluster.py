@@ -176,7 +176,7 @@ PartitionName=femsimtest Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
                 out.append(f"--- {name}\n" + "\n".join(path.read_text(errors="replace").splitlines()[-20:]))
         return "\n".join(out)
 
-    def __enter__(self) -> "LocalSlurm":
+    def __enter__(self) -> LocalSlurm:
         try:
             self.start()
         except BaseException:

@@ -7,9 +7,9 @@ import json
 import os
 from pathlib import Path
 
-from _sweep_helpers import write_sweep
-
 from femsim.cli import main
+
+from _sweep_helpers import write_sweep
 
 # point 2 cannot converge: one Newton iteration per step, and the step may not be cut below 0.4 s
 ZIPPED = """

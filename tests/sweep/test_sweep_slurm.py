@@ -14,10 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
-from _slurm_cluster import LocalSlurm, ensure_installed
-from _sweep_helpers import write_sweep
 
 from femsim.cli import main
+
+from _slurm_cluster import LocalSlurm, ensure_installed
+from _sweep_helpers import write_sweep
 
 AXES = """
 [[axis]]

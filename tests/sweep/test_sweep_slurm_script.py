@@ -9,12 +9,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from _sweep_helpers import write_sweep
 
 from femsim.cli import main
 from femsim.errors import InputError
 from femsim.sweep.slurm import array_spec, render_script
 from femsim.sweep.spec import SlurmOptions
+
+from _sweep_helpers import write_sweep
 
 NASTY = "we$ird `name` \"double\" 'single' ; rm -rf x"
 

@@ -7,12 +7,13 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from _sweep_helpers import REPO, TINY, write_sweep
 
 from femsim.errors import InputError
 from femsim.sweep import tomlw
 from femsim.sweep.plan import build_points, plan
 from femsim.sweep.spec import load_sweep, point_hash
+
+from _sweep_helpers import REPO, TINY, write_sweep
 
 AXES = """
 [[axis]]
@@ -113,9 +114,7 @@ def test_bad_values_are_named_by_axis_at_plan(tmp_path):
 
 def test_planned_cases_are_self_contained(tmp_path):
     """Absolute paths, own output folder, index keys, relative axis paths against the sweep file."""
-    from femsim.case import load_case
-
-    from femsim.case import load_case as _load
+    from femsim.case import load_case, load_case as _load
 
     base = _load(TINY)
     table, z = base.geometry.particle_table, base.geometry.box_um[2]

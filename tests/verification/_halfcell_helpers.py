@@ -62,7 +62,6 @@ def point_value(u: Any, point: np.ndarray) -> float:
     from femsim.mpi import import_dolfinx
 
     dolfinx = import_dolfinx()
-    from mpi4py import MPI
 
     mesh = u.function_space.mesh
     tree = dolfinx.geometry.bb_tree(mesh, mesh.topology.dim)

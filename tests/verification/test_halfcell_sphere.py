@@ -69,7 +69,9 @@ def test_constant_current_sphere_matches_crank(sphere):
             problem.commit()
             t += step
             worst_current = max(worst_current, abs(problem.interface_current() - total) / total)
-            worst_li = max(worst_li, abs((li0 - problem.particle_lithium()) - total * t / FARADAY) / (total * t / FARADAY))
+            worst_li = max(
+                worst_li, abs((li0 - problem.particle_lithium()) - total * t / FARADAY) / (total * t / FARADAY)
+            )
             worst_salt = max(worst_salt, abs(problem.electrolyte_salt() - salt0) / salt0)
         centre = point_value(problem.particle_concentration, np.array([5e-6, 5e-6, 5e-6]))
         surface = domain.comm.allreduce(dolfinx.fem.assemble_scalar(surface_mean)) / area_sphere

@@ -20,14 +20,13 @@ T = 298.15
 
 
 def _solve(n: int) -> tuple[float, float, float]:
-    dolfinx = import_dolfinx()
-    import dolfinx.fem.petsc  # noqa: F401
+    import_dolfinx()
+    import dolfinx.fem.petsc
     import ufl
     from mpi4py import MPI
 
     mesh = dolfinx.mesh.create_box(MPI.COMM_WORLD, [[0.0, 0.0, 0.0], [L, L, L]], [n, n, n])
     spaces = [dolfinx.fem.functionspace(mesh, ("Lagrange", 1)) for _ in range(3)]  # one per block (for the BCs)
-    V = spaces[0]
     x = ufl.SpatialCoordinate(mesh)
     k = np.pi / L
     c_ex = 1000.0 + 300.0 * ufl.sin(k * x[0]) * ufl.cos(0.5 * k * x[1]) * ufl.cos(0.7 * k * x[2])
