@@ -159,7 +159,7 @@ def worker(args: argparse.Namespace) -> None:
     sim = Simulation(case, comm)
     sim.setup()
     problem = sim.problem
-    snes = problem.problem.solver
+    snes = problem.newton.snes
     accepted = {"n": 0}
     counters = {"steps_tried": 0, "newton": 0, "krylov": 0, "step_wall": [], "step_cpu": [], "dt": []}
     orig_step = problem.step

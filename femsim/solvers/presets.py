@@ -15,7 +15,7 @@ steps (GMRES always runs on the current Jacobian, so Newton converges as before)
 iteration needs it and the factors are kept across Newton iterations *and* time steps
 (:class:`femsim.solvers.callbacks.LazyJacobian`); every other iteration costs one residual
 assembly and one pair of triangular solves (the unchanged matrix keeps its factors).
-:class:`femsim.solvers.halfcell.HalfCellProblem` asks for a fresh Jacobian (assembled and factored
+:class:`femsim.solvers.newton.NewtonSolver` asks for a fresh Jacobian (assembled and factored
 once, at the next iteration) on the first step, when the residual contracts by less than
 ``CHORD_REFRESH_CONTRACTION`` per iteration, when dt differs from the dt of the factored Jacobian
 by more than ``CHORD_REFRESH_DT_RATIO``, and before retrying a failed step.
@@ -72,7 +72,7 @@ KRYLOV_REFRESH_DT_RATIO = 4.0
 #: any unknown in its own scale (c/c_ref, φ in V); see femsim.solvers.callbacks.DifferenceJacobian
 KRYLOV_DIFFERENCE_STEP = 1e-6
 #: Newton iterations between preconditioner rebuilds (persists across time steps; a failed
-#: step resets the preconditioner, see HalfCellProblem.step)
+#: step resets the preconditioner, see NewtonSolver.recover)
 LAG_PC = 30
 #: Newton iterations between MUMPS factorisations for the direct preset (1: every iteration)
 LAG_LU = 1
@@ -311,65 +311,37 @@ class MigrationEliminationPC:
             self.inner.view(viewer)
 
 
-def make_nonlinear_problem(residuals: list[Any], unknowns: list[Any], entity_maps: list[Any], solver_section: Any,
-                           prefix: str, initialisation: bool = False) -> tuple[Any, str]:
-    """Create the blocked SNES problem for ``residuals`` with the case's solver preset.
+def configure_field_split(problem: Any, unknowns: list[Any], options: dict[str, Any], prefix: str) -> Any:
+    """Index sets of a ``fieldsplit`` preconditioner (iterative preset) from the unknowns' blocks.
 
-    Returns (dolfinx NonlinearProblem, resolved preset name). ``initialisation`` selects a more
-    robust Newton (backtracking line search, more iterations) for the consistent initial solve.
+    Returns the :class:`MigrationEliminationPC` context when it replaces the plain field split,
+    else None (also for presets without a field split).
     """
-    from femsim.mpi import import_dolfinx
-
-    dolfinx = import_dolfinx()
-    import dolfinx.fem.petsc  # noqa: F401
     from petsc4py import PETSc
 
-    # options left in PETSc's global database under this prefix by an earlier problem (the field
-    # split keeps its sub-solver options there) must not reach this one
-    database = PETSc.Options()
-    for key in list(database.getAll()):
-        if key.startswith(prefix):
-            database.delValue(key)
-    n_dofs = sum(u.function_space.dofmap.index_map.size_global for u in unknowns)
-    fields = [u.name for u in unknowns]
-    preset, options = solver_options(solver_section, n_dofs, fields)
-    if initialisation:
-        options = dict(options, snes_linesearch_type="bt", snes_max_it=50)
-        if preset in LAGGED_PRESETS:  # plain Newton + LU for the one-off initial solve
-            options = {k: v for k, v in options.items() if not k.startswith("ksp_")} | linear_options("direct")
-        options.pop("snes_lag_preconditioner", None)
-        options.pop("snes_lag_preconditioner_persists", None)
-    problem = dolfinx.fem.petsc.NonlinearProblem(residuals, unknowns, kind="mpi", petsc_options=options,
-                                                 petsc_options_prefix=prefix, entity_maps=entity_maps)
-    from femsim.solvers.callbacks import LazyJacobian, residual_without_lifting
-
-    b, (_, args, kwargs) = problem.solver.getFunction()
-    problem.solver.setFunction(residual_without_lifting, b, args=args, kargs=kwargs)
-    if preset in LAGGED_PRESETS and not initialisation:
-        step = KRYLOV_DIFFERENCE_STEP if preset == "newton-krylov" else None
-        problem._femsim_jacobian = LazyJacobian(problem.solver, problem.x, difference_step=step)
     pc = problem.solver.getKSP().getPC()
-    if pc.getType() == "fieldsplit":
-        # NonlinearProblem removes its options from the database after SNES.setFromOptions, but
-        # the split sub-KSPs are configured at PCSetUp: keep the split options under the prefix.
-        db = PETSc.Options()
-        for k, v in options.items():
-            if k.startswith("fieldsplit_"):
-                db[f"{prefix}{k}"] = v
-        ises = block_index_sets(problem, unknowns)
-        splits = []
-        for k, group in enumerate(field_splits(fields)):
-            iset = ises[group[0]]
-            for b in group[1:]:
-                iset = iset.expand(ises[b])
-            splits.append((str(k), iset))
-        if all(f in fields for f in ELIMINATE) and ELIMINATE_MIGRATION:
-            kc, kp = (fields.index(f) for f in ELIMINATE)
-            if ises[kc].getSize() == ises[kp].getSize():
-                ctx = MigrationEliminationPC(prefix, splits, ises[kc], ises[kp])
-                pc.setType("python")
-                pc.setPythonContext(ctx)
-                problem._femsim_pc = ctx
-                return problem, preset
-        pc.setFieldSplitIS(*splits)
-    return problem, preset
+    if pc.getType() != "fieldsplit":
+        return None
+    fields = [u.name for u in unknowns]
+    # NonlinearProblem removes its options from the database after SNES.setFromOptions, but
+    # the split sub-KSPs are configured at PCSetUp: keep the split options under the prefix.
+    db = PETSc.Options()
+    for k, v in options.items():
+        if k.startswith("fieldsplit_"):
+            db[f"{prefix}{k}"] = v
+    ises = block_index_sets(problem, unknowns)
+    splits = []
+    for k, group in enumerate(field_splits(fields)):
+        iset = ises[group[0]]
+        for b in group[1:]:
+            iset = iset.expand(ises[b])
+        splits.append((str(k), iset))
+    if all(f in fields for f in ELIMINATE) and ELIMINATE_MIGRATION:
+        kc, kp = (fields.index(f) for f in ELIMINATE)
+        if ises[kc].getSize() == ises[kp].getSize():
+            ctx = MigrationEliminationPC(prefix, splits, ises[kc], ises[kp])
+            pc.setType("python")
+            pc.setPythonContext(ctx)
+            return ctx
+    pc.setFieldSplitIS(*splits)
+    return None

@@ -135,16 +135,16 @@ def test_difference_jacobian_action(tmp_path_factory):
     assert p.solve_potentials(stepper.current())[0]
     p.commit()
     p.dt.value = 2.0
-    snes = p.problem.solver
-    lazy = p.problem._femsim_jacobian
-    x = p.problem.x
+    snes = p.newton.snes
+    lazy = p.newton.lazy_jacobian
+    x = p.newton.problem.x
     from dolfinx.fem.petsc import assign
 
     assign(p.unknowns, x)
     x.ghostUpdate()
     F = snes.getFunction()[0]
     snes.computeFunction(x, F)
-    J = p.problem.A
+    J = p.newton.problem.A
     lazy.pending = True
     lazy(snes, x, lazy.operator, J)  # assembles J at x and re-bases the difference operator
     assert lazy.assemblies == 1

@@ -1,0 +1,254 @@
+"""Residual of the coupled half-cell problem: which terms live on which region, interface and
+boundary (the weak forms themselves are in :mod:`femsim.physics.electrochemistry`).
+
+Everything here is a pure function of UFL objects and parameters; nothing is assembled.
+The blocks, one per field of :data:`femsim.model.fields.HALFCELL_FIELDS`:
+
+=============================  ============================================================
+block                          terms (region / interface / boundary)
+=============================  ============================================================
+``particle_concentration``     diffusion on PARTICLES; Li flux out on the interface
+                               (particle side '+'); stress-enhanced flux on PARTICLES
+``solid_potential``            conduction on PARTICLES and on MATRIX; reaction current on
+                               the interface ('+'); collector current on CURRENT_COLLECTOR
+``electrolyte_concentration``  salt balance on MATRIX and SEPARATOR; Li flux in on the
+                               interface (electrolyte side '-'); Li-metal flux on LI_METAL
+``electrolyte_potential``      charge balance on MATRIX and SEPARATOR; reaction current on
+                               the interface ('-'); Li-metal current on LI_METAL
+=============================  ============================================================
+
+Each block is the sum of its terms times a constant weight (per µm³ for the concentrations,
+per µm² and reference current for the potentials), so that the blocks' residual norms are
+commensurate; the weights change the Newton stopping test, not the solution.
+
+Extension points (per-particle damage feedback): :func:`interface_kinetics` takes an optional
+``reactive_area_factor`` (a per-particle DG0 function on the particles, evaluated on the
+particle side) that scales the Butler–Volmer current of every term using it; a term on the
+particle/matrix interface (e.g. a contact conductance) is one more entry in
+:func:`solid_potential_terms`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from femsim.geometry import tags
+from femsim.model.domain import MATRIX, PARTICLES, SEPARATOR
+from femsim.physics import electrochemistry as ec
+
+#: length unit of the residual weights (they are per µm³ / µm²)
+LENGTH_SCALE = 1e-6
+#: contact conductance between the terminal and the collector face in potentiostatic steps (S/m²):
+#: 1e-7 Ω m² (1 mΩ cm², negligible next to the electrode's ~10 Ω cm²), comparable to the
+#: conduction stiffness σ/h of the matrix at µm elements, so it leaves the Jacobian well conditioned
+CONTACT_CONDUCTANCE_S_M2 = 1e7
+
+
+@dataclasses.dataclass
+class Controls:
+    """The DOLFINx Constants the residual reads and the run changes between solves."""
+
+    dt: Any  # time step (s)
+    applied_current_density: Any  # A/m², > 0 on charge
+    current_controlled: Any  # 1: the collector current is prescribed, 0: the voltage is held
+    held_voltage: Any  # V, potentiostatic steps
+
+
+@dataclasses.dataclass
+class Kinetics:
+    """Interface and counter-electrode currents (UFL expressions)."""
+
+    reaction_current: Any  # i_n on the particle surface (A/m², anodic > 0)
+    overpotential: Any  # η = φ_s − φ_e − U (V)
+    surface_li_flux: Any  # f_w i_n / F leaving the particle (mol m⁻² s⁻¹)
+    lithium_current: Any  # i_Li at the Li-metal face (A/m², plating > 0)
+
+
+@dataclasses.dataclass
+class Transport:
+    """Effective transport properties of the two electrolyte regions and the matrix (UFL)."""
+
+    matrix_conductivity: Any  # σ of the carbon-binder matrix (S/m)
+    salt_diffusivity: dict[int, Any]  # D_eff by region code (m²/s)
+    ionic_current: dict[int, Any]  # i_e by region code (A/m²), built once per region
+    transference: Any
+
+
+@dataclasses.dataclass
+class Weights:
+    """Constant weights of the blocks (see the module docstring)."""
+
+    particle_concentration: float
+    electrolyte_concentration: float
+    potential: float
+
+
+@dataclasses.dataclass
+class HalfCellResidual:
+    """The residual blocks by field name (table order) and the expressions diagnostics reuse."""
+
+    blocks: dict[str, Any]
+    kinetics: Kinetics
+    wetted_fraction: float
+
+
+def residual_weights(c_max: float, c_e0: float, current_density_A_m2: float, c_rate: float) -> Weights:
+    """1/(c_max µm³), 1/(c_e0 µm³) and 1/(i_1C µm²) with the 1C current density i_1C ≥ 1 A/m²."""
+    L3, L2 = LENGTH_SCALE**3, LENGTH_SCALE**2
+    i_ref = max(current_density_A_m2 / c_rate, 1.0)
+    return Weights(1.0 / (c_max * L3), 1.0 / (c_e0 * L3), 1.0 / (i_ref * L2))
+
+
+def interface_kinetics(cathode: Any, lithium: Any, u: Any, c_max: float, temperature: float,
+                       wetted_fraction: float, reactive_area_factor: Any = None) -> Kinetics:
+    """Butler–Volmer on the particle interface ('+' particle, '-' electrolyte) and at the Li metal.
+
+    ``u``: the unknowns by field name. ``reactive_area_factor`` (optional, e.g. a per-particle
+    DG0 function on the particles) multiplies the reaction current density; None leaves it as is.
+    """
+    c_s, phi_s, c_e, phi_e = (u[n] for n in ("particle_concentration", "solid_potential",
+                                             "electrolyte_concentration", "electrolyte_potential"))
+    cs_p, ce_m = c_s("+"), c_e("-")
+    x_surf = cs_p / c_max
+    eta = ec.overpotential(phi_s("+"), phi_e("-"), cathode.open_circuit_potential(x_surf))
+    i0 = cathode.exchange_current_density(ce_m, cs_p)
+    i_n = ec.butler_volmer(i0, eta, temperature, cathode.anodic_transfer_coefficient,
+                           cathode.cathodic_transfer_coefficient)
+    if reactive_area_factor is not None:
+        i_n = reactive_area_factor("+") * i_n
+    li_flux = ec.interface_li_flux(i_n, wetted_fraction)
+    i_li = ec.lithium_metal_current(lithium.exchange_current_density(c_e), phi_e, temperature,
+                                    lithium.transfer_coefficient)
+    return Kinetics(i_n, eta, li_flux, i_li)
+
+
+def effective_transport(electrolyte: Any, materials_section: Any, c_e: Any, phi_e: Any, temperature: float) -> Transport:
+    """Bruggeman-corrected properties per electrolyte region and the ionic current of each."""
+    mat = materials_section
+    eff = {MATRIX: ec.bruggeman(mat.matrix_porosity, mat.matrix_bruggeman),
+           SEPARATOR: ec.bruggeman(mat.separator_porosity, mat.separator_bruggeman)}
+    sigma_matrix = ec.bruggeman(1.0 - mat.matrix_porosity, mat.matrix_bruggeman) * mat.carbon_binder_conductivity_S_m
+    kappa = electrolyte.conductivity(c_e, temperature)
+    d_e = electrolyte.diffusivity(c_e, temperature)
+    t_plus = electrolyte.transference(c_e, temperature)
+    tdf = electrolyte.thermodynamic(c_e, temperature)
+    return Transport(sigma_matrix, {r: e * d_e for r, e in eff.items()},
+                     {r: ec.electrolyte_current(c_e, phi_e, e * kappa, t_plus, tdf, temperature) for r, e in eff.items()},
+                     t_plus)
+
+
+def collector_current(controls: Controls, phi_s: Any) -> Any:
+    """Current density entering at the collector (A/m², > 0 on charge), either prescribed
+    (galvanostatic) or through the contact conductance from the held voltage (potentiostatic):
+
+    i = s i_app + (1 − s) G (V_hold − φ_s),   s = 1 (current control) or 0 (voltage control).
+
+    The Robin form keeps the unknowns, sparsity and block structure of the galvanostatic
+    problem (every preset, lagged factors included, works unchanged) and a switch changes two
+    constants only. The collector then sits within i/G of V_hold (15 µV at 150 A/m²).
+    """
+    s = controls.current_controlled
+    return s * controls.applied_current_density + (1.0 - s) * CONTACT_CONDUCTANCE_S_M2 * (controls.held_voltage - phi_s)
+
+
+def particle_concentration_terms(domain: Any, cathode: Any, c_s: Any, c_s_old: Any, v: Any, dt: Any, c_max: float,
+                                 kinetics: Kinetics, stress_enhanced: Any = None) -> list[Any]:
+    """Diffusion on PARTICLES, the Li flux out through the interface; with ``stress_enhanced``
+    = (σ_h, Ω, T) the stress-driven flux on PARTICLES (σ_h lagged by the run loop)."""
+    dx, dS = domain.dx, domain.dS
+    D_s = cathode.solid_diffusivity(c_s / c_max)
+    terms = [ec.solid_diffusion_residual(c_s, c_s_old, v, dt, D_s, dx(PARTICLES)),
+             kinetics.surface_li_flux * v("+") * dS(tags.INTERFACE)]
+    if stress_enhanced is not None:
+        from femsim.physics import mechanics as pm
+
+        sigma_h, omega, temperature = stress_enhanced
+        terms.append(pm.stress_enhanced_residual(c_s, sigma_h, v, D_s, omega, temperature, dx(PARTICLES)))
+    return terms
+
+
+def solid_potential_terms(domain: Any, phi_s: Any, w: Any, particle_conductivity: Any, transport: Transport,
+                          kinetics: Kinetics, wetted_fraction: float, controls: Controls) -> list[Any]:
+    """Conduction on PARTICLES and MATRIX, the reaction current leaving through the interface
+    and the collector current entering on CURRENT_COLLECTOR."""
+    dx, ds, dS = domain.dx, domain.ds, domain.dS
+    return [ec.electronic_conduction_residual(phi_s, w, particle_conductivity, dx(PARTICLES)),
+            ec.electronic_conduction_residual(phi_s, w, transport.matrix_conductivity, dx(MATRIX)),
+            wetted_fraction * kinetics.reaction_current * w("+") * dS(tags.INTERFACE),
+            -(collector_current(controls, phi_s) * w * ds(tags.CURRENT_COLLECTOR))]
+
+
+def electrolyte_concentration_terms(domain: Any, c_e: Any, c_e_old: Any, v: Any, dt: Any, porosity: dict[int, float],
+                                    transport: Transport, kinetics: Kinetics) -> list[Any]:
+    """Salt balance on MATRIX and SEPARATOR, the Li flux in through the interface and the flux
+    into the Li metal on LI_METAL."""
+    dx, ds, dS = domain.dx, domain.ds, domain.dS
+    terms = [ec.electrolyte_salt_residual(c_e, c_e_old, v, dt, porosity[r], transport.salt_diffusivity[r],
+                                          transport.transference, transport.ionic_current[r], dx(r))
+             for r in (MATRIX, SEPARATOR)]
+    return terms + [-(kinetics.surface_li_flux * v("-") * dS(tags.INTERFACE)),
+                    kinetics.lithium_current / ec.FARADAY * v * ds(tags.LI_METAL)]
+
+
+def electrolyte_potential_terms(domain: Any, q: Any, transport: Transport, kinetics: Kinetics,
+                                wetted_fraction: float) -> list[Any]:
+    """Charge balance on MATRIX and SEPARATOR, the reaction current entering through the
+    interface and the Li-metal current on LI_METAL."""
+    dx, ds, dS = domain.dx, domain.ds, domain.dS
+    terms = [ec.electrolyte_charge_residual(transport.ionic_current[r], q, dx(r))
+             for r in (MATRIX, SEPARATOR)]
+    return terms + [-(wetted_fraction * kinetics.reaction_current * q("-") * dS(tags.INTERFACE)),
+                    kinetics.lithium_current * q * ds(tags.LI_METAL)]
+
+
+def _weighted_sum(weight: float, terms: list[Any]) -> Any:
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return weight * total
+
+
+def halfcell_residual(domain: Any, materials: Any, case: Any, u: Any, u_old: Any, tests: Any, controls: Controls,
+                      hydrostatic_stress: Any = None, reactive_area_factor: Any = None) -> HalfCellResidual:
+    """The four residual blocks of the half-cell problem.
+
+    Args:
+        domain: :class:`femsim.model.domain.Domain` (measures by region and tag).
+        materials: :class:`femsim.parameters.MaterialSets` (cathode, electrolyte, counter electrode).
+        case: the validated case (materials, protocol and mechanics sections are read).
+        u, u_old, tests: the unknowns, their previous time level and the test functions, each
+            indexable by field name (:class:`femsim.model.fields.FieldSet` or a dict).
+        controls: the Constants of the collector control and the time step.
+        hydrostatic_stress: σ_h on the particles (Pa) for stress-enhanced diffusion; used when
+            the case's mechanics enable it.
+        reactive_area_factor: see :func:`interface_kinetics` (None: none).
+    """
+    cathode, electrolyte, lithium = materials.cathode, materials.electrolyte, materials.counter_electrode
+    mat, prot = case.materials, case.protocol
+    T = prot.temperature_K
+    c_max = cathode.max_concentration
+    f_w = mat.wetted_fraction
+    kinetics = interface_kinetics(cathode, lithium, u, c_max, T, f_w, reactive_area_factor)
+    c_s, phi_s, c_e = u["particle_concentration"], u["solid_potential"], u["electrolyte_concentration"]
+    transport = effective_transport(electrolyte, mat, c_e, u["electrolyte_potential"], T)
+    weights = residual_weights(c_max, prot.initial_electrolyte_concentration_mol_m3, prot.current_density_A_m2,
+                               prot.c_rate)
+    stress = None
+    if case.mechanics.enabled and case.mechanics.stress_enhanced_diffusion:
+        stress = (hydrostatic_stress, cathode.partial_molar_volume, T)
+    porosity = {MATRIX: mat.matrix_porosity, SEPARATOR: mat.separator_porosity}
+    blocks = {
+        "particle_concentration": _weighted_sum(weights.particle_concentration, particle_concentration_terms(
+            domain, cathode, c_s, u_old["particle_concentration"], tests["particle_concentration"], controls.dt,
+            c_max, kinetics, stress)),
+        "solid_potential": _weighted_sum(weights.potential, solid_potential_terms(
+            domain, phi_s, tests["solid_potential"], cathode.electronic_conductivity, transport, kinetics, f_w,
+            controls)),
+        "electrolyte_concentration": _weighted_sum(weights.electrolyte_concentration, electrolyte_concentration_terms(
+            domain, c_e, u_old["electrolyte_concentration"], tests["electrolyte_concentration"], controls.dt,
+            porosity, transport, kinetics)),
+        "electrolyte_potential": _weighted_sum(weights.potential, electrolyte_potential_terms(
+            domain, tests["electrolyte_potential"], transport, kinetics, f_w)),
+    }
+    return HalfCellResidual(blocks, kinetics, f_w)

@@ -1,0 +1,203 @@
+"""Newton solve of a blocked residual: the preset, the convergence test and the lagged Jacobian.
+
+:class:`NewtonSolver` wraps DOLFINx's ``NonlinearProblem`` (PETSc SNES, ``kind="mpi"``) and owns
+what femsim adds to it as its own attributes: the resolved solver preset
+(:mod:`femsim.solvers.presets`), the lazily assembled Jacobian of the lagged presets
+(:class:`femsim.solvers.callbacks.LazyJacobian`), the preconditioner context of the iterative
+preset and the convergence test (:class:`ConvergenceTest`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from femsim.solvers import presets
+
+
+class ConvergenceTest:
+    """SNES convergence test: the weighted residual (atol/rtol) or a negligible update.
+
+    The update test (max |δu_b| / scale_b ≤ ``newton_update_tol`` over the blocks, with
+    concentrations scaled by c_max or c_e0 and potentials in V) recognises convergence when the
+    residual has reached its round-off floor, which depends on the conductivities.
+    With ``chord`` the test also asks for a fresh Jacobian at the next iteration when the
+    residual contracted by less than ``CHORD_REFRESH_CONTRACTION`` (and the update test
+    still holds: with ρ ≤ 0.2 the remaining error is ≤ ρ/(1−ρ) ≤ ¼ of the last update).
+    With ``newton-krylov`` a fresh Jacobian is asked for when the last linear solve took more
+    than ``KRYLOV_REFRESH_ITERATIONS`` GMRES iterations or failed, or the residual contracted
+    by less than ``KRYLOV_REFRESH_CONTRACTION``.
+    """
+
+    def __init__(self, solver: NewtonSolver, weights: np.ndarray, solver_section: Any):
+        self.solver = solver
+        self.weights = weights
+        self.rtol, self.atol = solver_section.newton_rtol, solver_section.newton_atol
+        self.update_tol = solver_section.newton_update_tol
+        self.max_it = solver.snes.getTolerances()[3]  # the preset's budget (chord: ×3; initialisation: 50)
+        self.theta = presets.LAGGED_PRESETS[solver.preset][0] if solver.lagged else 0.0
+        self.krylov = solver.preset == "newton-krylov"
+        self.initial_norm: float | None = None
+        self.previous_norm: float | None = None
+
+    def __call__(self, snes: Any, it: int, norms: tuple[float, float, float]) -> int:
+        _, _, fnorm = norms
+        previous, self.previous_norm = self.previous_norm, fnorm
+        if it == 0:
+            self.initial_norm = fnorm
+            return 2 if fnorm <= self.atol else 0
+        if not np.isfinite(fnorm):
+            return -4  # DIVERGED_FNORM_NAN
+        if fnorm <= self.atol:
+            return 2  # CONVERGED_FNORM_ABS
+        if fnorm <= self.rtol * self.initial_norm:
+            return 3  # CONVERGED_FNORM_RELATIVE
+        dx = snes.getSolutionUpdate().getArray(readonly=True)
+        local = float(np.max(np.abs(dx) * self.weights)) if dx.size else 0.0
+        if self.solver.comm.allreduce(local, op=_mpi("MAX")) <= self.update_tol:
+            return 4  # CONVERGED_SNORM_RELATIVE (negligible update)
+        if it >= self.max_it:
+            return -5  # DIVERGED_MAX_IT
+        if self.solver.lagged:
+            slow = bool(previous) and fnorm > self.theta * previous
+            if self.krylov:
+                ksp = snes.getKSP()
+                slow |= ksp.getConvergedReason() < 0 or ksp.getIterationNumber() > presets.KRYLOV_REFRESH_ITERATIONS
+            if slow:
+                self.solver.refresh_jacobian()
+        return 0
+
+
+class NewtonSolver:
+    """Blocked Newton solve of ``residuals`` for ``unknowns`` with a case's ``[solver]`` preset.
+
+    Args:
+        residuals: one UFL form per unknown.
+        unknowns: the DOLFINx Functions (block order).
+        scales: the scale of each unknown in its unit (update test, difference Jacobian step).
+        entity_maps: the submeshes' entity maps.
+        solver_section: the case's ``[solver]``.
+        prefix: PETSc options prefix of this problem.
+        initialisation: a more robust Newton (backtracking line search, more iterations, plain
+            LU) for the one-off consistent initial solve.
+        time_step: the dt Constant of the residual (the lagged Jacobian remembers its dt).
+    """
+
+    def __init__(self, residuals: list[Any], unknowns: list[Any], scales: list[float], entity_maps: list[Any],
+                 solver_section: Any, prefix: str, initialisation: bool = False, time_step: Any = None):
+        self.unknowns = list(unknowns)
+        self.comm = unknowns[0].function_space.mesh.comm
+        self.time_step = time_step
+        #: the LazyJacobian of a lagged preset (None: SNES assembles the Jacobian at every iteration)
+        self.lazy_jacobian: Any = None
+        #: the Python preconditioner of the iterative preset (MigrationEliminationPC) or None
+        self.preconditioner: Any = None
+        self.problem, self.preset = self._make_problem(residuals, solver_section, prefix, entity_maps, initialisation)
+        self.lagged = self.lazy_jacobian is not None
+        #: dt (s) of the Jacobian held by a lagged preset (None: refresh at the next solve)
+        self.jacobian_dt: float | None = None
+        #: the stepper grows dt after a step that needed at most this many iterations
+        self.easy_newton_iterations = solver_section.easy_newton_iterations * (
+            presets.CHORD_ITERATION_FACTOR if self.preset == "chord" else 1)
+        weights = np.concatenate([np.full(u.function_space.dofmap.index_map.size_local
+                                          * u.function_space.dofmap.index_map_bs, 1.0 / sc)
+                                  for u, sc in zip(self.unknowns, scales)])
+        self.convergence_test = ConvergenceTest(self, weights, solver_section)
+        self.snes.setConvergenceTest(self.convergence_test)
+        if self.lazy_jacobian is not None and self.lazy_jacobian.action is not None:
+            self.lazy_jacobian.action.weights = weights
+
+    @property
+    def snes(self) -> Any:
+        """The PETSc SNES."""
+        return self.problem.solver
+
+    def _make_problem(self, residuals: list[Any], solver_section: Any, prefix: str, entity_maps: list[Any],
+                      initialisation: bool) -> tuple[Any, str]:
+        from femsim.mpi import import_dolfinx
+
+        dolfinx = import_dolfinx()
+        import dolfinx.fem.petsc  # noqa: F401
+        from petsc4py import PETSc
+
+        from femsim.solvers.callbacks import LazyJacobian, residual_without_lifting
+
+        # options left in PETSc's global database under this prefix by an earlier problem (the field
+        # split keeps its sub-solver options there) must not reach this one
+        database = PETSc.Options()
+        for key in list(database.getAll()):
+            if key.startswith(prefix):
+                database.delValue(key)
+        n_dofs = sum(u.function_space.dofmap.index_map.size_global for u in self.unknowns)
+        fields = [u.name for u in self.unknowns]
+        preset, options = presets.solver_options(solver_section, n_dofs, fields)
+        if initialisation:
+            options = dict(options, snes_linesearch_type="bt", snes_max_it=50)
+            if preset in presets.LAGGED_PRESETS:  # plain Newton + LU for the one-off initial solve
+                options = {k: v for k, v in options.items() if not k.startswith("ksp_")} | presets.linear_options("direct")
+            options.pop("snes_lag_preconditioner", None)
+            options.pop("snes_lag_preconditioner_persists", None)
+        problem = dolfinx.fem.petsc.NonlinearProblem(residuals, self.unknowns, kind="mpi", petsc_options=options,
+                                                     petsc_options_prefix=prefix, entity_maps=entity_maps)
+        b, (_, args, kwargs) = problem.solver.getFunction()
+        problem.solver.setFunction(residual_without_lifting, b, args=args, kargs=kwargs)
+        if preset in presets.LAGGED_PRESETS and not initialisation:
+            step = presets.KRYLOV_DIFFERENCE_STEP if preset == "newton-krylov" else None
+            self.lazy_jacobian = LazyJacobian(problem.solver, problem.x, difference_step=step)
+        self.preconditioner = presets.configure_field_split(problem, self.unknowns, options, prefix)
+        return problem, preset
+
+    # -- the lagged Jacobian ------------------------------------------------------------------------
+    def refresh_jacobian(self) -> None:
+        """Lagged presets: assemble and factor the Jacobian at the next Newton iteration (once);
+        nothing for the others."""
+        if self.lazy_jacobian is None:
+            return
+        self.lazy_jacobian.pending = True
+        self.jacobian_dt = float(self.time_step.value) if self.time_step is not None else None
+
+    def prepare_step(self, dt: float) -> None:
+        """Before a time step of length dt (s): a lagged Jacobian is refreshed when none is held
+        or when dt left [1/r, r] × its dt (r: the preset's dt ratio)."""
+        if not self.lagged:
+            return
+        r = presets.LAGGED_PRESETS[self.preset][1]
+        if self.jacobian_dt is None or not 1.0 / r <= dt / self.jacobian_dt <= r:
+            self.refresh_jacobian()
+
+    def recover(self) -> None:
+        """After a failed solve: a fresh Jacobian for lagged presets, and a lagged preconditioner
+        (possibly stale) rebuilt at the next linear solve."""
+        if self.lagged:
+            self.refresh_jacobian()
+        pc = self.snes.getKSP().getPC()
+        if pc.getType() != "fieldsplit":  # (resetting a field split would drop its index sets)
+            pc.reset()
+
+    @property
+    def jacobian_assemblies(self) -> int | None:
+        """Jacobians assembled (and factored) so far by a lagged preset; None for other presets."""
+        return self.lazy_jacobian.assemblies if self.lazy_jacobian is not None else None
+
+    # -- solve ----------------------------------------------------------------------------------
+    def solve(self) -> tuple[bool, int, str]:
+        """Run SNES from the unknowns' present values. Returns (converged and finite on every
+        rank, iterations, reason)."""
+        from petsc4py import PETSc
+
+        try:
+            self.problem.solve()
+        except PETSc.Error as exc:  # pragma: no cover - linear solver breakdown
+            return False, self.snes.getIterationNumber(), f"PETSc error {exc}"
+        reason = self.snes.getConvergedReason()
+        its = self.snes.getIterationNumber()
+        ok = reason > 0 and all(np.isfinite(u.x.array).all() for u in self.unknowns)
+        ok = bool(self.comm.allreduce(ok, op=_mpi("LAND")))
+        return ok, its, f"SNES reason {reason}"
+
+
+def _mpi(name: str) -> Any:
+    from mpi4py import MPI
+
+    return getattr(MPI, name)
