@@ -1,4 +1,4 @@
-"""Residual of the coupled half-cell problem: which terms live on which region, interface and
+"""Residual of the coupled half-cell problem (docs/physics.md §2): which terms live on which region, interface and
 boundary (the weak forms themselves are in :mod:`femsim.physics.electrochemistry`).
 
 Everything here is a pure function of UFL objects and parameters; nothing is assembled.

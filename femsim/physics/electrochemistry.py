@@ -1,4 +1,4 @@
-"""Weak forms of the microstructure-resolved half-cell (physics.md §1.2–1.7, §1.9).
+"""Weak forms of the microstructure-resolved half-cell (docs/physics.md §2.1–2.5).
 
 All functions are pure: they take UFL objects (unknowns, test functions, coefficients, measures)
 and return UFL expressions or forms; nothing is assembled here. Units are SI. Sign conventions:
