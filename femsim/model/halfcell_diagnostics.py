@@ -42,7 +42,8 @@ class HalfCellDiagnostics:
                                  self._scalar(form(one * d.ds_collector_electrolyte(tags.CURRENT_COLLECTOR))))
         self._phi_e_separator = (form(phi_e("+") * d.dS_cathode_separator(tags.CATHODE_SEPARATOR)),
                                  self._scalar(form(one * d.dS_cathode_separator(tags.CATHODE_SEPARATOR))))
-        self._salt_form = form(mat.matrix_porosity * c_e * d.dx(MATRIX) + mat.separator_porosity * c_e * d.dx(SEPARATOR))
+        self._salt_form = form(mat.matrix_porosity * c_e * d.dx(MATRIX)
+                               + mat.separator_porosity * c_e * d.dx(SEPARATOR))
 
     def _scalar(self, compiled: Any) -> float:
         dolfinx = import_dolfinx()

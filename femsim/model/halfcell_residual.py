@@ -123,7 +123,8 @@ def interface_kinetics(cathode: Any, lithium: Any, u: Any, c_max: float, tempera
     return Kinetics(i_n, eta, li_flux, i_li)
 
 
-def effective_transport(electrolyte: Any, materials_section: Any, c_e: Any, phi_e: Any, temperature: float) -> Transport:
+def effective_transport(electrolyte: Any, materials_section: Any, c_e: Any, phi_e: Any,
+                        temperature: float) -> Transport:
     """Bruggeman-corrected properties per electrolyte region and the ionic current of each."""
     mat = materials_section
     eff = {MATRIX: ec.bruggeman(mat.matrix_porosity, mat.matrix_bruggeman),
@@ -133,9 +134,8 @@ def effective_transport(electrolyte: Any, materials_section: Any, c_e: Any, phi_
     d_e = electrolyte.diffusivity(c_e, temperature)
     t_plus = electrolyte.transference(c_e, temperature)
     tdf = electrolyte.thermodynamic(c_e, temperature)
-    return Transport(sigma_matrix, {r: e * d_e for r, e in eff.items()},
-                     {r: ec.electrolyte_current(c_e, phi_e, e * kappa, t_plus, tdf, temperature) for r, e in eff.items()},
-                     t_plus)
+    currents = {r: ec.electrolyte_current(c_e, phi_e, e * kappa, t_plus, tdf, temperature) for r, e in eff.items()}
+    return Transport(sigma_matrix, {r: e * d_e for r, e in eff.items()}, currents, t_plus)
 
 
 def collector_current(controls: Controls, phi_s: Any) -> Any:

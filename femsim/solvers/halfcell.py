@@ -59,8 +59,8 @@ class HalfCellProblem:
     """
 
     def __init__(self, domain: Domain, materials: Any, case: Any):
-        dolfinx = import_dolfinx()
-        import dolfinx.fem.petsc  # noqa: F401
+        import_dolfinx()
+        import dolfinx.fem.petsc
         import ufl
 
         self.domain, self.materials, self.case = domain, materials, case
@@ -80,11 +80,12 @@ class HalfCellProblem:
         self.previous = self.previous_fields.functions
         tests = FieldSet(HALFCELL_FIELDS, [ufl.TestFunction(u.function_space) for u in self.unknowns])
 
-        self.dt = dolfinx.fem.Constant(mesh, 1.0)
-        self.applied_current_density = dolfinx.fem.Constant(mesh, 0.0)  # A/m², > 0 on charge
+        # (typed Any: DOLFINx types Constant.value as an array, femsim assigns floats)
+        self.dt: Any = dolfinx.fem.Constant(mesh, 1.0)
+        self.applied_current_density: Any = dolfinx.fem.Constant(mesh, 0.0)  # A/m², > 0 on charge
         #: control of the collector (see :meth:`set_control_mode`): 1 prescribes the current, 0 the voltage
-        self._current_controlled = dolfinx.fem.Constant(mesh, 1.0)
-        self.held_voltage = dolfinx.fem.Constant(mesh, 0.0)  # V, potentiostatic steps
+        self._current_controlled: Any = dolfinx.fem.Constant(mesh, 1.0)
+        self.held_voltage: Any = dolfinx.fem.Constant(mesh, 0.0)  # V, potentiostatic steps
         self.control_mode = "current"
         controls = Controls(self.dt, self.applied_current_density, self._current_controlled, self.held_voltage)
         #: hydrostatic stress σ_h (Pa, P1 on the particles) for stress-enhanced diffusion; updated by

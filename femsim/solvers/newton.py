@@ -38,7 +38,7 @@ class ConvergenceTest:
         self.max_it = solver.snes.getTolerances()[3]  # the preset's budget (chord: ×3; initialisation: 50)
         self.theta = presets.LAGGED_PRESETS[solver.preset][0] if solver.lagged else 0.0
         self.krylov = solver.preset == "newton-krylov"
-        self.initial_norm: float | None = None
+        self.initial_norm = 0.0  # set at iteration 0 of every solve
         self.previous_norm: float | None = None
 
     def __call__(self, snes: Any, it: int, norms: tuple[float, float, float]) -> int:
@@ -60,7 +60,7 @@ class ConvergenceTest:
         if it >= self.max_it:
             return -5  # DIVERGED_MAX_IT
         if self.solver.lagged:
-            slow = bool(previous) and fnorm > self.theta * previous
+            slow = bool(previous) and fnorm > self.theta * (previous or 0.0)
             if self.krylov:
                 ksp = snes.getKSP()
                 slow |= ksp.getConvergedReason() < 0 or ksp.getIterationNumber() > presets.KRYLOV_REFRESH_ITERATIONS
@@ -117,8 +117,8 @@ class NewtonSolver:
                       initialisation: bool) -> tuple[Any, str]:
         from femsim.mpi import import_dolfinx
 
-        dolfinx = import_dolfinx()
-        import dolfinx.fem.petsc  # noqa: F401
+        import_dolfinx()
+        import dolfinx.fem.petsc
         from petsc4py import PETSc
 
         from femsim.solvers.callbacks import LazyJacobian, residual_without_lifting
@@ -135,13 +135,15 @@ class NewtonSolver:
         if initialisation:
             options = dict(options, snes_linesearch_type="bt", snes_max_it=50)
             if preset in presets.LAGGED_PRESETS:  # plain Newton + LU for the one-off initial solve
-                options = {k: v for k, v in options.items() if not k.startswith("ksp_")} | presets.linear_options("direct")
+                options = ({k: v for k, v in options.items() if not k.startswith("ksp_")}
+                           | presets.linear_options("direct"))
             options.pop("snes_lag_preconditioner", None)
             options.pop("snes_lag_preconditioner_persists", None)
         problem = dolfinx.fem.petsc.NonlinearProblem(residuals, self.unknowns, kind="mpi", petsc_options=options,
                                                      petsc_options_prefix=prefix, entity_maps=entity_maps)
-        b, (_, args, kwargs) = problem.solver.getFunction()
-        problem.solver.setFunction(residual_without_lifting, b, args=args, kargs=kwargs)
+        snes: Any = problem.solver
+        b, (_, args, kwargs) = snes.getFunction()
+        snes.setFunction(residual_without_lifting, b, args=args, kargs=kwargs)
         if preset in presets.LAGGED_PRESETS and not initialisation:
             step = presets.KRYLOV_DIFFERENCE_STEP if preset == "newton-krylov" else None
             self.lazy_jacobian = LazyJacobian(problem.solver, problem.x, difference_step=step)
