@@ -144,6 +144,8 @@ class Solver:
     newton_atol: float = spec(1e-6, gt=0, doc="absolute tolerance on the weighted residual (per µm² / µm³)")
     max_voltage_change_V: float = spec(0.02, gt=0, unit="V", doc="cut the step if the voltage changes more")
     cutoff_tolerance_V: float = spec(1e-3, gt=0, unit="V", doc="locate the cut-off crossing to this")
+    max_hold_current_change: float = spec(0.05, gt=0, doc="in a voltage hold, cut the step if the current changes "
+                                                           "by more than this fraction of its previous value")
     interface_quadrature_degree: int = spec(4, ge=1, doc="quadrature degree of the Butler–Volmer terms")
     bulk_quadrature_degree: int = spec(2, ge=1, doc="quadrature degree of the volume terms")
     petsc_options: dict[str, str | bool | int | float] = spec(default_factory=dict,

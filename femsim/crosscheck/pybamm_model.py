@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from femsim.parameters import FARADAY
+from femsim.parameters.base import lattice_factor
 
 _LOG = logging.getLogger(__name__)
 
@@ -134,9 +135,8 @@ def material_functions(materials: Any) -> dict[str, Any]:
         return cathode.open_circuit_potential(sto)
 
     def exchange_current(c_e: Any, c_s_surf: Any, c_s_max: Any, T: Any) -> Any:  # A/m²
-        floor = 1e-6 * c_s_max
-        cs = pybamm.minimum(pybamm.maximum(c_s_surf, floor), c_s_max - floor)
-        return FARADAY * k0 * pybamm.maximum(c_e, 1e-3) ** ac * cs**aa * (c_s_max - cs) ** ac
+        # femsim's exchange-current form, in PyBaMM symbols
+        return FARADAY * k0 * pybamm.maximum(c_e, 1e-3) ** ac * lattice_factor(c_s_surf, c_s_max, aa, ac)
 
     c_li = 1.0 / lithium.molar_volume
 

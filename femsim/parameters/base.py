@@ -46,12 +46,43 @@ def math_for(*values: Any) -> Any:
     return _NP
 
 
-def clipped_for_kinetics(c_e: Any, c_s: Any, c_max: float) -> tuple[Any, Any]:
-    """(c_e, c_s) clipped so that an exchange current stays positive during Newton iterations:
-    c_e ≥ 1e-3 mol/m³ and 1e-6 c_max ≤ c_s ≤ c_max − 1e-6 c_max (numbers, arrays or UFL)."""
-    m = math_for(c_e, c_s)
-    floor = 1e-6 * c_max
-    return m.max(c_e, 1e-3), m.min(m.max(c_s, floor), c_max - floor)
+#: :func:`vanishing_power` is the power itself above this fraction of the concentration scale
+#: (the width of the old clip of the exchange current, so results away from the limit are unchanged)
+VANISHING_POWER_WIDTH = 1e-6
+
+
+def vanishing_power(y: Any, exponent: float, width: float) -> Any:
+    """y^a for y ≥ w, continued below w by the quadratic that matches its value and slope at w:
+
+        p(y) = y^a                                  for y ≥ w,
+        p(y) = w^a [(2 − a) t − (1 − a) t²], t = y/w  for y < w,     0 < a ≤ 1.
+
+    The concentration factors of the exchange current, c_s^αa (c_max − c_s)^αc, vanish at
+    c_s = 0 and c_s = c_max with an infinite slope. p keeps the zero (a saturated surface takes no
+    more Li: p(0) = 0) with the finite slope (2 − a) w^(a−1), is continuously differentiable and
+    increasing on y < (2 − a) w / (2(1 − a)) (1.5 w for a = ½), and turns negative past the limit,
+    so an over-full point (only the P1 solution's overshoot between nodes gets there) is pushed
+    back. It replaces the clip c_s ∈ [w, c_max − w], which held i0 at a floor and let the surface
+    fill past c_max at a fixed overpotential. Written with max/min only, it works on numbers,
+    numpy arrays, UFL and PyBaMM expressions: p = max(y, w)^a + q(min(y, w)) − w^a.
+    """
+    m = math_for(y)
+    if type(y).__module__.startswith("pybamm"):
+        import pybamm
+
+        upper, lower = pybamm.maximum(y, width), pybamm.minimum(y, width)
+    else:
+        upper, lower = m.max(y, width + 0.0 * y), m.min(y, width + 0.0 * y)
+    t = lower / width
+    return upper**exponent + width**exponent * ((2.0 - exponent) * t - (1.0 - exponent) * t * t - 1.0)
+
+
+def lattice_factor(c_s: Any, c_max: float, anodic: float, cathodic: float) -> Any:
+    """c_s^αa (c_max − c_s)^αc of an exchange current, each factor a :func:`vanishing_power`
+    (zero at c_s = 0 and c_s = c_max with a finite slope; the powers themselves within
+    ``VANISHING_POWER_WIDTH`` c_max of neither end). Numbers, arrays, UFL or PyBaMM expressions."""
+    width = VANISHING_POWER_WIDTH * c_max
+    return vanishing_power(c_s, anodic, width) * vanishing_power(c_max - c_s, cathodic, width)
 
 
 class ParameterSet:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from femsim.parameters.base import FARADAY, GAS_CONSTANT, ParameterSet, clipped_for_kinetics, math_for
+from femsim.parameters.base import FARADAY, GAS_CONSTANT, ParameterSet, lattice_factor, math_for
 from femsim.parameters.electrolytes import ConstantTransference
 from femsim.parameters.functions import MaterialFunction
 
@@ -103,13 +103,15 @@ class ImportedCathode(ParameterSet):
         return float(self.solid_diffusivity(0.5 * (self.minimum_stoichiometry + self.maximum_stoichiometry)))
 
     def exchange_current_density(self, c_e: Any, c_s: Any) -> Any:
-        """i0 = F k (c_e/c_e0)^½ (x(1 − x))^½ in A/m² (inputs in mol/m³, clipped to stay positive)."""
+        """i0 = F k (c_e/c_e0)^½ (x(1 − x))^½ in A/m² (inputs in mol/m³); the x factors are
+        :func:`~femsim.parameters.base.lattice_factor` (zero at x = 0 and 1, finite slope)."""
         m = math_for(c_e, c_s)
         cmax = self.max_concentration
-        ce, cs = clipped_for_kinetics(c_e, c_s, cmax)
+        ce = m.max(c_e, 1e-3)
         k = self.reaction_rate_constant_mol_m2_s * arrhenius(self.reaction_rate_activation_energy, self.temperature,
                                                              self.reference_temperature)
-        return FARADAY * k * m.sqrt(ce / self.reference_electrolyte_concentration) * m.sqrt(cs * (cmax - cs)) / cmax
+        return (FARADAY * k * m.sqrt(ce / self.reference_electrolyte_concentration)
+                * lattice_factor(c_s, cmax, 0.5, 0.5) / cmax)
 
     def volume_change(self, x: Any) -> Any:
         """ΔV/V0 (fraction) for ``strain_model = 'table'`` (numpy)."""

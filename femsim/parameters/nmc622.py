@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from femsim.parameters.base import ParameterSet, clipped_for_kinetics, math_for, param
+from femsim.parameters.base import ParameterSet, lattice_factor, math_for, param
 
 #: NMC622 OCP table (COMSOL material library; data of Chaouachi et al., Electrochim. Acta 366 (2021)
 #: 137428): stoichiometry x = c/47664 and U (V vs Li/Li+).
@@ -70,13 +70,17 @@ class NMC622(ParameterSet):
         return self.diffusivity + 0 * x
 
     def exchange_current_density(self, c_e: Any, c_s: Any) -> Any:
-        """i0 = F k0 c_e^αc c_s^αa (c_max − c_s)^αc in A/m² (inputs in mol/m³, clipped to stay positive)."""
+        """i0 = F k0 c_e^αc c_s^αa (c_max − c_s)^αc in A/m² (inputs in mol/m³).
+
+        The concentration factors are :func:`~femsim.parameters.base.lattice_factor`: zero at
+        c_s = 0 and c_s = c_max (a saturated surface takes no more Li), with a finite slope there.
+        """
         from femsim.parameters.base import FARADAY
 
         cmax = self.max_concentration
-        ce, cs = clipped_for_kinetics(c_e, c_s, cmax)
+        ce = math_for(c_e).max(c_e, 1e-3)
         aa, ac = self.anodic_transfer_coefficient, self.cathodic_transfer_coefficient
-        return FARADAY * self.reaction_rate_constant * ce**ac * cs**aa * (cmax - cs) ** ac
+        return FARADAY * self.reaction_rate_constant * ce**ac * lattice_factor(c_s, cmax, aa, ac)
 
     def volume_change(self, x: Any) -> Any:
         """ΔV/V0 (fraction) from the NMC622 table, piecewise linear (numpy only)."""

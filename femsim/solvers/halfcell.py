@@ -303,7 +303,7 @@ class HalfCellProblem:
         if not self.predictor.predict(dt, control_key):
             return False
         cs = self.particle_concentration.x.array
-        np.clip(cs, 1e-6 * self.c_max, (1 - 1e-6) * self.c_max, out=cs)
+        np.clip(cs, 0.0, self.c_max, out=cs)
         ce = self.electrolyte_concentration.x.array
         np.maximum(ce, 0.05 * self.predictor.level(self.fields.index("electrolyte_concentration")), out=ce)
         return True

@@ -10,7 +10,8 @@ and ``applied_current()`` (see :class:`femsim.solvers.halfcell.HalfCellProblem`)
 * a failed Newton solve rejects the step and cuts dt by ``dt_cut``; below ``dt_min`` the run stops
   (status failed) with a message naming the protocol step;
 * a current-controlled step whose voltage changes by more than ``max_voltage_change_V`` is
-  rejected and halved;
+  rejected and halved; so is a hold step whose current changes by more than the fraction
+  ``max_hold_current_change`` of its previous value;
 * dt grows by ``dt_growth`` after a step that needed at most ``easy_newton_iterations``;
 * output times, output periods and step ends by time (``for``) are hit exactly (dt is clipped to
   land on them); a CC step's capacity limit is hit exactly the same way;
@@ -205,6 +206,11 @@ class ProtocolStepper:
             if (not self.step.potentiostatic and abs(voltage - st.voltage_V) > sv.max_voltage_change_V
                     and dt > sv.dt_min_s * 1.0001):
                 self._reject(f"voltage jump {voltage - st.voltage_V:+.4f} V at dt = {dt:.3g} s", dt, fatal=False)
+                continue
+            if (self.step.potentiostatic and abs(current - st.current_A_m2) > sv.max_hold_current_change
+                    * max(abs(st.current_A_m2), 1e-12) and dt > sv.dt_min_s * 1.0001):
+                self._reject(f"hold current change {current / st.current_A_m2 - 1:+.3f} (relative) at dt = {dt:.3g} s",
+                             dt, fatal=False)
                 continue
             met = self._gap(voltage, current, charge)
             if met is not None:

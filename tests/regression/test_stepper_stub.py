@@ -1,0 +1,111 @@
+"""ProtocolStepper on a scalar stand-in problem (no mesh, milliseconds): a step whose Newton solve
+keeps failing is cut to dt_min and ends with an error naming the step; a hold's current change per
+step is bounded by ``max_hold_current_change``."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+
+import pytest
+
+from femsim.case import Solver
+from femsim.errors import SolverError
+from femsim.protocol import parse_step
+from femsim.solvers.stepping import ProtocolStepper
+
+ONE_C_A_M2 = 10.0
+
+
+class ScalarCell:
+    """A cell of capacity Q (C/m²) with V = U(q) − R i, U linear in the charge q; in a hold the
+    current relaxes as i = (V_hold − U(q)) / R (backward Euler). ``fail_after_s``: every step that
+    would end after that time fails (a Newton solve that cannot converge there)."""
+
+    def __init__(self, fail_after_s: float = math.inf):
+        self.q = self.q_old = 0.0
+        self.mode, self.control_value, self.t, self.t_old = "current", 0.0, 0.0, 0.0
+        self.i = 0.0
+        self.resistance, self.slope = 0.01, 1e-4  # Ω m², V per C/m²
+        self.fail_after_s = fail_after_s
+        self.easy_newton_iterations = 4
+
+    def ocp(self, q: float) -> float:
+        return 3.7 + self.slope * q
+
+    def set_control_mode(self, mode: str) -> None:
+        self.mode = mode
+
+    def _solve(self, dt: float, control: float) -> None:
+        if self.mode == "current":
+            self.i = control
+        else:  # i = (V − U(q_old + i dt)) / R
+            self.i = (control - self.ocp(self.q_old)) / (self.resistance + self.slope * dt)
+        self.q = self.q_old + self.i * dt
+
+    def step(self, dt: float, control: float) -> tuple[bool, int, str]:
+        if self.t_old + dt > self.fail_after_s:
+            return False, 15, "SNES reason -5"
+        self._solve(dt, control)
+        self.t = self.t_old + dt
+        return True, 2, "SNES reason 2"
+
+    def solve_potentials(self, control: float) -> tuple[bool, int, str]:
+        self._solve(0.0, control)
+        return True, 1, ""
+
+    def commit(self) -> None:
+        self.q_old, self.t_old = self.q, self.t
+
+    def restore(self) -> None:
+        self.q, self.t = self.q_old, self.t_old
+
+    def voltage(self) -> float:
+        return self.ocp(self.q) + self.resistance * self.i
+
+    def applied_current(self) -> float:
+        return self.i
+
+
+def _stepper(problem: ScalarCell, texts: list[str], **solver: float) -> ProtocolStepper:
+    steps = [parse_step(t, ONE_C_A_M2) for t in texts]
+    sv = dataclasses.replace(Solver(), **({"dt_initial_s": 1.0, "dt_max_s": 10.0} | solver))
+    return ProtocolStepper(problem, steps, 1, sv, [])
+
+
+def test_step_cut_to_dt_min_fails_naming_it():
+    """Newton fails from t = 25 s on: dt is halved 1 → ... below dt_min = 1e-3 s, then the run stops
+    with the step's label, the time and the last Newton reason."""
+    stepper = _stepper(ScalarCell(fail_after_s=25.0), ["Rest for 5 seconds", "Charge at 1C for 100 seconds"],
+                       dt_min_s=1e-3)
+    with pytest.raises(SolverError) as err:
+        stepper.run()
+    message = str(err.value)
+    assert message.startswith('cycle 1/1 step 2/2: "Charge at 1C for 100 seconds": time step fell below '
+                              'solver.dt_min_s = 0.001 s at t = '), message
+    assert "Newton failed (SNES reason -5)" in message
+    t_stop = float(message.split("at t = ")[1].split(" s")[0])
+    assert 24.9 < t_stop <= 25.0
+    assert stepper.rejected_steps >= 10  # 1 s → < 1e-3 s by halving, at least once per failure
+
+
+def test_hold_current_change_per_step_is_bounded():
+    """Hold at 3.8 V from rest (i jumps to 10 A/m² and decays with τ = R/slope = 100 s) until C/20:
+    every accepted step changes the current by at most 5 % (the default), and the end is located."""
+    problem = ScalarCell()
+    stepper = _stepper(problem, ["Hold at 3.8 V until C/20"], dt_max_s=1000.0)
+    records = []
+    stepper.on_step.append(records.append)
+    assert stepper.run() == "current"
+    hold = [r.current_density_A_m2 for r in records]
+    changes = [abs(b / a - 1) for a, b in itertools.pairwise(hold)]
+    assert max(changes) <= 0.05 + 1e-12
+    assert abs(hold[-1] - 0.5) <= 0.005 * 0.5
+    # the decay is exp(-t/τ) with τ = 100 s: C/20 is reached at ~100 ln(20) = 300 s
+    assert records[-1].time_s == pytest.approx(100.0 * math.log(20.0), rel=0.03)
+    loose = _stepper(ScalarCell(), ["Hold at 3.8 V until C/20"], dt_max_s=1000.0, max_hold_current_change=10.0)
+    loose_records = []
+    loose.on_step.append(loose_records.append)
+    loose.run()
+    assert len(loose_records) < len(records)  # the bound, not dt_max, set the steps
