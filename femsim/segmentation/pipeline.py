@@ -19,7 +19,9 @@ Stages and defaults (every one configurable through :class:`SegmentConfig` / ``f
    inscribed radius ≤ ``max_hole_radius`` 3 voxels filled, so pores that a ring of touching sections
    encloses stay open; elsewhere every hole, as the 3D pore space percolates and holes are cracks); distance-transform watershed splits touching
    particles (a seed inside the inscribed sphere of a higher one, ``merge_factor`` 1.0, or joined
-   to it through a neck wider than ``saddle_ratio`` 0.75 of its height is merged);
+   to it through a neck wider than ``saddle_ratio`` of its height is merged: auto 0.9 on grey volumes,
+   whose blur widens every neck by about a voxel, else 0.75; 251x256x256 phantom: merged truth pairs
+   17.7 -> 11.2 %, F1 0.917 -> 0.931);
 6. per-particle envelopes with cracks (closing radius 3 + hole filling) and crack voids; objects
    whose equivalent radius is below ``min_radius_um`` (default 1 µm: carbon-binder specks and
    debris, smaller than any NMC secondary particle) become *fragments*: their own table, out of the
@@ -65,7 +67,7 @@ class SegmentConfig:
     max_hole_radius: float | None = None
     envelope_radius: int = 3
     merge_factor: float = 1.0
-    saddle_ratio: float = 0.75
+    saddle_ratio: float | None = None
     min_seed_radius: float = 2.0
     smooth_sigma: float = 0.5
     min_voxels: int = 27
@@ -91,6 +93,8 @@ class SegmentConfig:
         for name in ("close_radius", "envelope_radius"):
             if (getattr(self, name) or 0) < 0:
                 problems.append(f"{name} {getattr(self, name)}: must be ≥ 0")
+        if self.saddle_ratio is not None and self.saddle_ratio < 0:
+            problems.append(f"saddle ratio {self.saddle_ratio}: must be ≥ 0 (0 = off)")
         if self.merge_factor < 0 or self.min_seed_radius < 0 or self.min_voxels < 1 or self.min_radius_um < 0:
             problems.append("merge factor and seed radius must be ≥ 0, minimum particle voxels ≥ 1")
         if self.depth_face not in ("zmax", "zmin"):
@@ -219,8 +223,9 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
     filled = segment.fill_particles(solid, close_radius, bound)
     lap("fill")
     cut = edge_map & ~segment.fill_particles(solid, 0) if (edge_map is not None and cfg.edge_use == "cut") else None
+    saddle = cfg.saddle_ratio if cfg.saddle_ratio is not None else (0.9 if img.ndim == 3 and not binary else 0.75)
     labels = segment.watershed_split(filled, cfg.merge_factor, cfg.min_seed_radius, cfg.smooth_sigma, cut,
-                                     cfg.saddle_ratio)
+                                     saddle)
     lap("watershed")
     env = segment.particle_envelopes(labels, solid, cfg.envelope_radius, cfg.min_voxels)
     del labels, filled

@@ -48,19 +48,52 @@ def fill_particles(solid: np.ndarray, close_radius: int = 1, max_hole_radius: fl
         padded = np.pad(solid, pad)
         padded = ndimage.binary_closing(padded, structure=footprint(solid.ndim, close_radius))
         mask = padded[tuple(slice(pad, -pad) for _ in range(solid.ndim))] | solid
-    full = ndimage.binary_fill_holes(mask)
+    full = fill_holes(mask)
     if max_hole_radius is None:
         return full
     holes = full & ~mask
     lab, n = ndimage.label(holes)
     if n == 0:
         return full
-    depth = ndimage.distance_transform_edt(holes)
+    depth = distance_to_background(holes)
     inscribed = np.zeros(n + 1)
     np.maximum.at(inscribed, lab.ravel(), depth.ravel())
     keep = inscribed <= max_hole_radius
     keep[0] = False
     return mask | keep[lab]
+
+
+def distance_to_background(mask: np.ndarray) -> np.ndarray:
+    """Euclidean distance (voxels, float32) of every True voxel to the nearest False one, 0 on False
+    voxels; the image border is not background (as ``scipy.ndimage.distance_transform_edt``).
+    Computed by the ``edt`` package (several times faster on volumes); a mask without any False voxel
+    falls back to SciPy."""
+    import edt
+
+    mask = np.ascontiguousarray(mask, dtype=bool)
+    if mask.all():
+        from scipy import ndimage
+
+        return ndimage.distance_transform_edt(mask).astype(np.float32)
+    return edt.edt(mask, black_border=False, parallel=1).astype(np.float32, copy=False)
+
+
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """``mask`` with every enclosed background region filled (the result of
+    ``scipy.ndimage.binary_fill_holes``: background components, face-connected, not touching the image
+    border), by one connected-component labelling instead of an iterated dilation."""
+    from scipy import ndimage
+
+    background = ~mask
+    lab, n = ndimage.label(background)
+    if n == 0:
+        return mask.copy()
+    open_ = np.zeros(n + 1, dtype=bool)
+    for axis in range(mask.ndim):
+        for end in (0, -1):
+            open_[np.take(lab, end, axis=axis)] = True
+    open_[0] = True
+    return mask | ~open_[lab]
 
 
 def _line_min(distance: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
@@ -143,7 +176,7 @@ def watershed_split(filled: np.ndarray, merge_factor: float = 1.0, min_radius_vo
     from skimage.segmentation import watershed
 
     base = filled if cut is None else (filled & ~cut)
-    dist = ndimage.distance_transform_edt(base).astype(np.float32)
+    dist = distance_to_background(base)
     if smooth_sigma > 0:
         dist = ndimage.gaussian_filter(dist, smooth_sigma)
     markers = find_markers(dist, merge_factor, min_radius_vox, saddle_ratio)
@@ -154,11 +187,9 @@ def watershed_split(filled: np.ndarray, merge_factor: float = 1.0, min_radius_vo
 def _closing(mask: np.ndarray, radius: float, pad: int) -> np.ndarray:
     """Binary closing by a ball of ``radius`` voxels via two Euclidean distance transforms
     (exact for a Euclidean ball, and much faster than a large structuring element)."""
-    from scipy import ndimage
-
     padded = np.pad(mask, pad)
-    dilated = ndimage.distance_transform_edt(~padded) <= radius
-    closed = ndimage.distance_transform_edt(dilated) > radius
+    dilated = distance_to_background(~padded) <= radius
+    closed = distance_to_background(dilated) > radius
     return closed[tuple(slice(pad, -pad) for _ in range(mask.ndim))]
 
 
@@ -183,7 +214,6 @@ def particle_envelopes(labels: np.ndarray, solid: np.ndarray, envelope_radius: i
     """
     from scipy import ndimage
 
-    ndim = labels.ndim
     pad = max(envelope_radius, 0) + 1
     out = np.zeros(labels.shape, dtype=np.int32)
     void = np.zeros(labels.shape, dtype=bool)
@@ -201,9 +231,9 @@ def particle_envelopes(labels: np.ndarray, solid: np.ndarray, envelope_radius: i
         free = region | ((labels[sl] == 0) & (out[sl] == 0))  # may claim unlabelled crack voxels
         if envelope_radius > 0:
             closed = _closing(own, envelope_radius, pad)
-            env = ndimage.binary_fill_holes(closed | own) & free
+            env = fill_holes(closed | own) & free
         else:
-            env = ndimage.binary_fill_holes(own) & free
+            env = fill_holes(own) & free
         new_id += 1
         out_view = out[sl]
         out_view[env] = new_id
