@@ -6,10 +6,13 @@ Issue-15 floors are F1 ≥ 0.95 (IoU ≥ 0.5), median radius error ≤ 3 %, medi
 2D, three slices of the vendored crop side by side; on 2D three-phase slices the defaults are no
 particle mask from the unfiltered grey, no closing, holes up to 3 voxels filled): crack fractions,
 radii and, on one seed, class accuracy (87.0 / 90.4 %) meet them; particle identification does
-not (F1 0.857 / 0.832, 17.5 / 15.9 % of the
-truth particles merged with a neighbour: blur bridges one-voxel pore gaps; before these defaults
-F1 0.74 / 0.80, 32 / 30 % merged, class accuracy 84 / 92 %; PoreSpy snow2 on the same filled mask:
-F1 0.75–0.79). The identification asserts below guard the measured values, not the floors.
+not (F1 0.857 / 0.832, 17.5 / 15.9 % of the truth particles merged with a neighbour). The truth (a
+distance watershed of the clean binary) is decided at the one-voxel level: the clean truth mask
+itself with 10 % of its boundary voxels flipped scores F1 0.877 and 11.1 % merged, one voxel dilated
+0.80 / 30 % (benchmarks/results/segmentation_peer_phantom2d.json); 2 % of 63 particles is no merged
+pair at all. 3D (vendored 100x120x120 crop, 153 particles; the 251x256x256 benchmark: F1 0.931,
+11.2 % merged, class accuracy 0.959): class accuracy and crack errors meet the floors. The
+identification asserts below guard the measured values, not the floors.
 """
 
 from __future__ import annotations
@@ -66,3 +69,21 @@ def test_bounded_hole_fill_keeps_enclosed_pores_open(phantoms):
         seg = pipeline.segment_image(ph.image, 1.0, pipeline.SegmentConfig(sphericity=False, max_hole_radius=mh))
         out[mh] = realistic.scores(ph, seg.labels, seg.table, min_voxels=27)["merged_fraction"]
     assert out[3.0] < out[0.0] - 0.05
+
+
+def test_phantom_3d_crop_scores():
+    """3D defaults on the vendored crop: three-phase histogram (binder peak 1.23 x the valleys), Otsu
+    mask for identification, saddle ratio 0.9 on grey volumes; the three levels type the cracks."""
+    ph = realistic.phantom_3d(seed=0)
+    seg = pipeline.segment_image(ph.image, 1.0, pipeline.SegmentConfig(sphericity=False))
+    assert seg.threshold_method == "phases3" and seg.crack_levels is not None
+    s = realistic.scores(ph, seg.labels, seg.table, min_voxels=seg.min_particle_voxels)
+    print(s)
+    # issue-15 floors met
+    assert s["class_accuracy"] >= 0.90
+    assert s["radius_err_median"] <= 0.03
+    assert s["crack_err_median"] <= 0.02
+    assert s["crack_err_open_median"] <= 0.02 and s["crack_err_fine_median"] <= 0.02
+    # measured, below the floors (153 particles, a third touching the crop faces)
+    assert s["f1"] >= 0.87
+    assert s["merged_fraction"] <= 0.18
