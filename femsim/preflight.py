@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from femsim.errors import InputError
 from femsim.parameters import FARADAY
+
+if TYPE_CHECKING:
+    from femsim.case import Case
 
 #: refuse a mesh estimated larger than this (cells) unless --allow-large; the 5C reference case has 106k
 MAX_CELLS = 5_000_000
@@ -33,7 +36,7 @@ _CELLS_PER_SURFACE_PATCH = 7.0
 _TET_VOLUME_FACTOR = 1.0 / (6.0 * math.sqrt(2.0))  # regular tetrahedron of edge h: h³/(6√2)
 
 
-def estimate_cells(case: Any, radii_um: list[float] | None) -> float:
+def estimate_cells(case: Case, radii_um: list[float] | None) -> float:
     """Estimated number of mesh cells: surface-refined shells of the particles plus the matrix
     and separator at their element sizes (within ±25 % on the builder's meshes)."""
     m, g = case.mesh, case.geometry
@@ -46,7 +49,7 @@ def estimate_cells(case: Any, radii_um: list[float] | None) -> float:
     return cells
 
 
-def _table_problems(case: Any) -> tuple[list[str], list[float] | None]:
+def _table_problems(case: Case) -> tuple[list[str], list[float] | None]:
     if case.geometry.particle_table is None or case.mesh.file is not None:
         return [], None
     from femsim.geometry.pipeline import prepare_table
@@ -58,7 +61,7 @@ def _table_problems(case: Any) -> tuple[list[str], list[float] | None]:
     return [], [float(r) for r in table.radii]
 
 
-def _mesh_file_problems(case: Any) -> list[str]:
+def _mesh_file_problems(case: Case) -> list[str]:
     path = case.mesh.file
     if path is None or not Path(path).is_file():
         return []  # a missing file is reported by load_case
@@ -72,7 +75,7 @@ def _mesh_file_problems(case: Any) -> list[str]:
     return []
 
 
-def _current_problems(case: Any) -> list[str]:
+def _current_problems(case: Case) -> list[str]:
     from femsim.parameters import build_material_sets
 
     p = case.protocol
@@ -213,7 +216,7 @@ def _factorisation_options_used(options: dict[str, Any], prefix: str) -> tuple[s
                 db.delValue(key)
 
 
-def preflight(case: Any, allow_large: bool = False) -> dict[str, Any]:
+def preflight(case: Case, allow_large: bool = False) -> dict[str, Any]:
     """Raise InputError with every problem ``run`` would meet; return what was estimated."""
     where = f"{case.source}: " if case.source else ""
     problems, radii = _table_problems(case)  # these name the table file

@@ -20,9 +20,12 @@ import copy
 import dataclasses
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from femsim.case import Case
 
 _LOG = logging.getLogger(__name__)
 
@@ -135,7 +138,7 @@ def compare_steps(a: list[StepSeries], b: list[StepSeries]) -> dict[str, Any]:
             "max_voltage_galvanostatic_V": float(np.max(np.abs(dv)))}
 
 
-def cycle_case(case: Any, c_rate: str, folder: str | Path) -> Any:
+def cycle_case(case: Case, c_rate: str, folder: str | Path) -> Any:
     """A copy of a homogenised-limit case with the cross-check cycle as its protocol."""
     case = copy.deepcopy(case)
     prot = case.protocol

@@ -24,12 +24,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from femsim.parameters import FARADAY
 from femsim.parameters.base import lattice_factor
+
+if TYPE_CHECKING:
+    from femsim.case import Case
 
 _LOG = logging.getLogger(__name__)
 
@@ -74,7 +77,7 @@ class HalfCellInputs:
         return self.capacity_C_m2 / (FARADAY * c_max * self.active_fraction * self.cathode_thickness_m)
 
 
-def inputs_from_case(case: Any, tortuosity: Any, mesh_report: dict[str, Any] | None = None) -> HalfCellInputs:
+def inputs_from_case(case: Case, tortuosity: Any, mesh_report: dict[str, Any] | None = None) -> HalfCellInputs:
     """The 1D inputs of ``case`` with its measured effective transport.
 
     Args:
@@ -93,6 +96,7 @@ def inputs_from_case(case: Any, tortuosity: Any, mesh_report: dict[str, Any] | N
     else:
         from femsim.geometry.particles import read_particle_table
 
+        assert case.geometry.particle_table is not None, "no particle table: pass the mesh report"
         radius = float(np.mean(read_particle_table(case.geometry.particle_table).radii)) * 1e-6
     sigma_matrix = (1.0 - mat.matrix_porosity) ** mat.matrix_bruggeman * mat.carbon_binder_conductivity_S_m
     return HalfCellInputs(

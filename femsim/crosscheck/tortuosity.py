@@ -27,12 +27,15 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from femsim.geometry import tags
 from femsim.mpi import import_dolfinx
+
+if TYPE_CHECKING:
+    from femsim.case import Case
 
 _LOG = logging.getLogger(__name__)
 
@@ -207,7 +210,7 @@ def measure_tortuosity(mesh_path: str | Path, matrix_porosity: float, matrix_bru
     return result
 
 
-def case_tortuosity(case: Any, comm: Any = None, force_mesh: bool = False) -> TortuosityResult:
+def case_tortuosity(case: Case, comm: Any = None, force_mesh: bool = False) -> TortuosityResult:
     """Mesh (or reuse the mesh of) ``case`` and measure its effective transport."""
     from femsim.geometry.pipeline import mesh_case
 

@@ -21,11 +21,14 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from femsim.geometry import tags as T
+
+if TYPE_CHECKING:
+    from femsim.case import Case
 
 _LOG = logging.getLogger(__name__)
 
@@ -35,7 +38,7 @@ MESH_NAME = "rve.msh"
 REPORT_NAME = "mesh_report.json"
 
 
-def input_hash(case: Any) -> str:
+def input_hash(case: Case) -> str:
     """SHA-256 of the geometry and mesh sections, the particle table bytes and the builder version."""
     data: dict[str, Any] = {"geometry": dataclasses.asdict(case.geometry), "mesh": dataclasses.asdict(case.mesh),
             "builder": BUILDER_VERSION}
@@ -47,7 +50,7 @@ def input_hash(case: Any) -> str:
     return h.hexdigest()
 
 
-def sizes_from_case(case: Any) -> Any:
+def sizes_from_case(case: Case) -> Any:
     from femsim.geometry.builder import MeshSizes
 
     m = case.mesh
@@ -56,7 +59,7 @@ def sizes_from_case(case: Any) -> Any:
                      grading_distance=m.grading_distance_um, optimize=m.optimize, threads=m.threads, seed=m.seed)
 
 
-def prepare_table(case: Any) -> tuple[Any, list[dict[str, Any]]]:
+def prepare_table(case: Case) -> tuple[Any, list[dict[str, Any]]]:
     """Read, check and adjust the case's particle table; return (table, adjustments).
 
     The electrode-plane rule (separator shift, collector mirror) comes first, then the
@@ -66,6 +69,7 @@ def prepare_table(case: Any) -> tuple[Any, list[dict[str, Any]]]:
     from femsim.geometry.particles import read_particle_table, validate_in_box
 
     g = case.geometry
+    assert g.particle_table is not None, "prepare_table: the case has no particle table (mesh.file case)"
     table = read_particle_table(g.particle_table)
     validate_in_box(table, g.box_um, g.overlap_tolerance)
     table, planes = apply_electrode_planes(table, g.box_um, g.wall_clearance_um)
@@ -73,7 +77,7 @@ def prepare_table(case: Any) -> tuple[Any, list[dict[str, Any]]]:
     return table, planes + contacts
 
 
-def build_report(case: Any, table: Any, adjustments: list[dict[str, Any]], stats: dict[str, Any],
+def build_report(case: Case, table: Any, adjustments: list[dict[str, Any]], stats: dict[str, Any],
                  elapsed: float, digest: str) -> dict[str, Any]:
     """Assemble mesh_report.json from the mesh statistics and the exact clipped-sphere measures."""
     from femsim.geometry.clipping import clip_sphere
@@ -127,7 +131,7 @@ def _reusable(msh: Path, report: Path, digest: str) -> bool:
         return False
 
 
-def _mesh_serial(case: Any, out: Path, force: bool) -> Path:
+def _mesh_serial(case: Case, out: Path, force: bool) -> Path:
     from femsim.geometry.builder import build_mesh
     from femsim.io.atomic import write_json
 
@@ -156,7 +160,7 @@ def _wait_politely(comm: Any, poll_s: float = 0.05) -> None:
         time.sleep(poll_s)
 
 
-def mesh_case(case: Any, out_dir: str | Path | None = None, force: bool = False, comm: Any = None) -> Path:
+def mesh_case(case: Case, out_dir: str | Path | None = None, force: bool = False, comm: Any = None) -> Path:
     """Mesh ``case`` (or reuse its mesh) and return the ``.msh`` path on every rank.
 
     Args:

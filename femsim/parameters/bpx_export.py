@@ -15,13 +15,16 @@ from __future__ import annotations
 import copy
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from femsim.errors import InputError
 from femsim.parameters.functions import MaterialFunction
 from femsim.parameters.imported import ImportedCathode, ImportedElectrolyte
+
+if TYPE_CHECKING:
+    from femsim.case import Case
 
 NMC622_OCP_FIT4 = "(((-9.01592 * x + 18.54275) * x - 11.7292) * x + 1.11269) * x + 4.49792"
 NMC622_OCP_CHEN2020 = ("-0.8090 * x + 4.4875 - 0.0428 * tanh(18.5138 * (x - 0.5542)) - 17.7326 * tanh(15.7890 * "
@@ -35,7 +38,7 @@ def _scaled(scale: float, expression: str) -> MaterialFunction:
     return MaterialFunction("expression", expression=expression if scale == 1.0 else f"{scale!r} * ({expression})")
 
 
-def _geometry(case: Any) -> dict[str, float]:
+def _geometry(case: Case) -> dict[str, float]:
     """Radius (m), particle fraction φ, thickness (m) of the case's particle table and box."""
     box = np.asarray(case.geometry.box_um, dtype=float)
     if case.geometry.particle_table is None:
@@ -47,7 +50,7 @@ def _geometry(case: Any) -> dict[str, float]:
     return {"radius": float(np.mean(radii)) * 1e-6, "fraction": min(fraction, 0.99), "thickness": box[2] * 1e-6}
 
 
-def as_imported(cathode: Any, electrolyte: Any, case: Any) -> tuple[ImportedCathode, ImportedElectrolyte]:
+def as_imported(cathode: Any, electrolyte: Any, case: Case) -> tuple[ImportedCathode, ImportedElectrolyte]:
     """Write femsim's own sets in BPX terms (imported sets pass through)."""
     if not isinstance(cathode, ImportedCathode):
         if cathode.name != "NMC622":
@@ -95,7 +98,7 @@ def _nmc622_volume_change() -> MaterialFunction:
                             table_y=tuple(float(v) / 100.0 for v in VOLUME_CHANGE_PERCENT))
 
 
-def export_bpx(case: Any, path: str | Path) -> dict[str, Any]:
+def export_bpx(case: Case, path: str | Path) -> dict[str, Any]:
     """Write the case's cathode and electrolyte as BPX to ``path``; return the document."""
     import bpx
 

@@ -101,6 +101,7 @@ def segment_blocks(image: np.ndarray, voxel_size_um: float, cfg: pipeline.Segmen
             keep = (z >= c0 - 0.5) & (z < c1 - 0.5)
             mapping = np.zeros(len(table["id"]) + 1, dtype=np.int32)
             mapping[1:][keep] = offset + np.arange(1, int(keep.sum()) + 1)
+            assert lab_src is not None  # a table with rows has its label image
             sub = lab_src.astype(np.int64)
             mapped = mapping[sub]
             view = lab_dst[s0:s1]

@@ -47,7 +47,7 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         with open(path, newline="") as fh:
             return list(csv.DictReader(fh))
     except OSError as exc:
-        raise InputError(f"cannot read ({exc.strerror})", file=path) from None
+        raise InputError(f"cannot read ({exc.strerror})", file=str(path)) from None
 
 
 def load(folder: Path) -> dict[str, Any]:
@@ -56,7 +56,8 @@ def load(folder: Path) -> dict[str, Any]:
     rows = _read_csv(folder / "particles.csv")
     need = {"x", "y", "z", "damage_class", "scan_depth_um"}
     if rows and not need <= set(rows[0]):
-        raise InputError(f"particles.csv lacks columns {sorted(need - set(rows[0]))}", file=folder / "particles.csv")
+        raise InputError(f"particles.csv lacks columns {sorted(need - set(rows[0]))}",
+                         file=str(folder / "particles.csv"))
     edges = _read_csv(folder / "damage_network.csv") if (folder / "damage_network.csv").is_file() else []
     return {"name": folder.name or str(folder), "folder": folder, "report": rep, "rows": rows, "edges": edges}
 
@@ -66,11 +67,11 @@ def projected_window_profile(folder: Path, voxel_size_um: float, window_um: floa
     """Depth profile by the projected-window method (see module doc) from ``labels.npz``."""
     path = folder / "labels.npz"
     if not path.is_file():
-        raise InputError("--projected-window needs labels.npz (a 3D segmentation folder)", file=folder)
+        raise InputError("--projected-window needs labels.npz (a 3D segmentation folder)", file=str(folder))
     with np.load(path) as npz:
         labels, void = npz["labels"], npz["void"]
     if labels.ndim != 3:
-        raise InputError("--projected-window needs a 3D segmentation", file=path)
+        raise InputError("--projected-window needs a 3D segmentation", file=str(path))
     if depth_face == "zmax":  # depth from the zmax face: flip so window 0 is at the top
         labels, void = labels[::-1], void[::-1]
     nz = labels.shape[0]
@@ -132,10 +133,10 @@ def compare(folders: list[Path], out_dir: Path | None = None, window_um: float =
             "n_fragments": rep.get("n_fragments"), "class_counts": counts,
             "class_fractions": {c: counts[c] / n for c in damage.CLASSES},
             "network": rep.get("network", {}),
-            "edge_length_quartiles_um": [float(q) for q in np.quantile(lengths, [0.25, 0.5, 0.75])] if lengths.size else None,
+            "edge_length_quartiles_um": ([float(q) for q in np.quantile(lengths, [0.25, 0.5, 0.75])]
+                                         if lengths.size else None),
             "depth_profile": [dict(zip(damage.PROFILE_HEADER, r)) for r in profile]})
     out.mkdir(parents=True, exist_ok=True)
-    names = [s["name"] for s in segs]
     # radar chart of class populations
     ang = np.linspace(0, 2 * np.pi, len(damage.CLASSES), endpoint=False)
     fig = plt.figure(figsize=(5, 5))

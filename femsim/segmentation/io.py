@@ -201,7 +201,7 @@ def _read_tiff(path: Path, crop: tuple[slice, ...] | None, downsample: int, max_
                     data = full[crop] if crop else full
                 else:
                     rest = crop[1:] if crop else (slice(None), slice(None))
-                    data = np.stack([pages[i].asarray()[rest] for i in zs])
+                    data = np.stack([pages[i].asarray()[rest] for i in zs])  # type: ignore[union-attr]  # a series' pages
     except InputError:
         raise
     except Exception as exc:  # tifffile raises many types for corrupt/truncated files
@@ -243,7 +243,7 @@ def _npz_member_shape(path: Path, key: str) -> tuple[int, ...] | None:
     try:
         with zipfile.ZipFile(path) as zf, zf.open(f"{key}.npy") as fh:
             version = np.lib.format.read_magic(fh)
-            shape, _, _ = np.lib.format._read_array_header(fh, version)  # noqa: SLF001
+            shape, _, _ = np.lib.format._read_array_header(fh, version)  # type: ignore[attr-defined]  # private, no stub
             return tuple(shape)
     except Exception:  # compressed/odd members: fall back to loading
         return None
@@ -263,7 +263,8 @@ def _read_numpy(path: Path, dataset: str | None, crop: tuple[slice, ...] | None,
                     raise InputError("the .npz file holds no image array", file=str(path))
                 dataset = keys[0]
             if dataset not in npz.files:
-                raise InputError(f"no array {dataset!r} in the .npz file (it has {', '.join(npz.files)})", file=str(path))
+                raise InputError(f"no array {dataset!r} in the .npz file (it has {', '.join(npz.files)})",
+                                 file=str(path))
             if "voxel_size_um" in npz.files:
                 vs = float(np.asarray(npz["voxel_size_um"]).ravel()[0])
             shape = _npz_member_shape(path, dataset)

@@ -132,9 +132,9 @@ def crack_fraction_unmixed(labels: np.ndarray, void: np.ndarray, raw: np.ndarray
     Blur and a finite threshold make thin cracks look thinner than they are, so counting voxels
     under the threshold underestimates the void. Here the grey level of each voxel in the particle
     interior (envelope eroded by ``shell_vox``) is unmixed linearly between the particle grey
-    ``p`` (median of the solid voxels at least 3 voxels from any surface or crack) and the void grey ``b`` (median of the background
-    away from particles): void content ``(p − I)/(p − b)``, summed without clipping so noise
-    averages out; in the outer shell, the thresholded void voxels are counted as they are.
+    ``p`` (median of the solid voxels at least 3 voxels from any surface or crack) and the void grey
+    ``b`` (median of the background away from particles): void content ``(p − I)/(p − b)``, summed
+    without clipping so noise averages out; in the outer shell, the thresholded void voxels are counted as they are.
     Result: (interior void content + shell void voxels) / envelope voxels.
 
     Args:

@@ -49,7 +49,8 @@ def table_columns(table: dict[str, np.ndarray], ndim: int) -> list[str]:
     """Column order of the particle table (contract with ``femsim mesh`` first)."""
     size = "volume_um3" if ndim == 3 else "area_um2"
     cols = ["id", "x", "y", "z", "radius", size, "equivalent_radius_um", "sphericity", "touches_border",
-            "crack_fraction", "damage_class", "crack_fraction_open", "crack_fraction_fine", "scan_depth_um", "crack_rank"]
+            "crack_fraction", "damage_class", "crack_fraction_open", "crack_fraction_fine", "scan_depth_um",
+            "crack_rank"]
     cols += [f"bbox_{b}_{a}_um" for b in ("min", "max") for a in "xyz"]
     return [c for c in cols if c in table]
 
@@ -99,8 +100,9 @@ def write_labels(path: str | os.PathLike, seg: Segmentation, offset_vox: tuple[i
     with atomic_open(path, "wb") as fh:
         frag = seg.fragment_labels if seg.fragment_labels is not None else np.zeros_like(seg.labels)
         extra = {k: v for k, v in (("open_crack", seg.open_crack), ("fine_crack", seg.fine_crack)) if v is not None}
+        # numpy's stub cannot tell that **extra names no keyword argument (allow_pickle)
         np.savez_compressed(fh, labels=seg.labels.astype(dtype), fragments=frag.astype(np.uint32), void=seg.void,
-                            **extra,
+                            **extra,  # type: ignore[arg-type]
                             voxel_size_um=np.float64(seg.voxel_size_um), offset_vox=np.asarray(offset_vox))
 
 

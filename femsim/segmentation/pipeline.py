@@ -17,11 +17,11 @@ Stages and defaults (every one configurable through :class:`SegmentConfig` / ``f
 5. envelopes: closing (radius 2; 1 on a ``phases3`` volume mask, none on 2D three-phase slices) + hole filling (2D
    three-phase slices: mask from the unfiltered grey, only holes of
    inscribed radius ≤ ``max_hole_radius`` 3 voxels filled, so pores that a ring of touching sections
-   encloses stay open; elsewhere every hole, as the 3D pore space percolates and holes are cracks); distance-transform watershed splits touching
-   particles (a seed inside the inscribed sphere of a higher one, ``merge_factor`` 1.0, or joined
-   to it through a neck wider than ``saddle_ratio`` of its height is merged: auto 0.9 on grey volumes,
-   whose blur widens every neck by about a voxel, else 0.75; 251x256x256 phantom: merged truth pairs
-   17.7 -> 11.2 %, F1 0.917 -> 0.931);
+   encloses stay open; elsewhere every hole, as the 3D pore space percolates and holes are cracks);
+   distance-transform watershed splits touching particles (a seed inside the inscribed sphere of a higher one,
+   ``merge_factor`` 1.0, or joined to it through a neck wider than ``saddle_ratio`` of its height is merged:
+   auto 0.9 on grey volumes, whose blur widens every neck by about a voxel, else 0.75; 251x256x256 phantom:
+   merged truth pairs 17.7 -> 11.2 %, F1 0.917 -> 0.931);
 6. per-particle envelopes with cracks (closing radius 3 + hole filling) and crack voids; objects
    whose equivalent radius is below ``min_radius_um`` (default 1 µm: carbon-binder specks and
    debris, smaller than any NMC secondary particle) become *fragments*: their own table, out of the
@@ -284,8 +284,8 @@ def analyse(seg: Segmentation, cfg: SegmentConfig) -> None:
     seg.network_summary = network.network_summary(int(severe.sum()), seg.network_edges, volume)
 
 
-def select_window(table: dict[str, np.ndarray], lower_um: tuple[float, float, float],
-                  upper_um: tuple[float, float, float]) -> dict[str, np.ndarray]:
+def select_window(table: dict[str, np.ndarray], lower_um: tuple[float, ...],
+                  upper_um: tuple[float, ...]) -> dict[str, np.ndarray]:
     """Particles whose centroid lies in the box [lower, upper] (µm), coordinates made relative to
     ``lower`` (so a 20×20×40 µm window gives 0 ≤ x, y ≤ 20 and 0 ≤ z ≤ 40). Depth is kept as
     measured in the full volume."""

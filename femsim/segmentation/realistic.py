@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -168,7 +169,8 @@ def plant_cracks(labels: np.ndarray, open_request: np.ndarray, fine_request: np.
 
 def render(labels: np.ndarray, seed: int = 0, open_request: np.ndarray | None = None,
            fine_request: np.ndarray | None = None, void_grey: float = 0.15, fine_grey: float = 0.45,
-           particle_grey: float = 0.8, binder_close_vox: int = 3, binder_fraction: float = 0.3, blur_vox: float = 0.8, fringe: float = 0.1,
+           particle_grey: float = 0.8, binder_close_vox: int = 3, binder_fraction: float = 0.3, blur_vox: float = 0.8,
+           fringe: float = 0.1,
            noise: float = 0.04, photons: float = 400.0, rings: float = 0.03, drift: float = 0.08,
            width_open: float = 3.0, width_fine: float = 3.0) -> RealPhantom:
     """Render the grey phantom of truth ``labels`` (see module doc for every artefact)."""
@@ -213,14 +215,14 @@ def render(labels: np.ndarray, seed: int = 0, open_request: np.ndarray | None = 
 
 
 def phantom_2d(seed: int = 0, z_indices: tuple[int, ...] = (15, 50, 85), path: str | Path | None = None,
-               **kwargs) -> RealPhantom:
+               **kwargs: Any) -> RealPhantom:
     """2D phantom: xy slices of the NREL crop side by side, labelled in 2D (see module doc)."""
     binary = slices_side_by_side(load_nrel(path), z_indices)
     return render(truth_labels(binary, min_voxels=20), seed=seed, **kwargs)
 
 
 def phantom_3d(seed: int = 0, path: str | Path | None = None, crop: tuple[slice, ...] | None = None,
-               **kwargs) -> RealPhantom:
+               **kwargs: Any) -> RealPhantom:
     """3D phantom on the (cropped) NREL volume."""
     binary = load_nrel(path)
     if crop is not None:

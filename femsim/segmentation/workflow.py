@@ -12,8 +12,8 @@ remove overlaps), ``top_cracked`` (ids ranked by crack fraction), ``n_fragments`
 ``fragment_limit`` (objects below the particle size limit, kept out of every particle statistic),
 ``crack_levels`` (grey levels of the crack-type split, None on two-phase images),
 ``blocks`` (number of z slabs: volumes over the memory budget are segmented blockwise, see
-:mod:`femsim.segmentation.blocks`), ``config`` (all stage settings), ``chemical_map`` (with ``--map``: source, shell thickness and the
-mean over particles of each region's mean) and ``files``.
+:mod:`femsim.segmentation.blocks`), ``config`` (all stage settings), ``chemical_map`` (with ``--map``:
+source, shell thickness and the mean over particles of each region's mean) and ``files``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def peak_memory_mb() -> float:
 
 
 def resolve_window(extent_um: tuple[float, float, float], size_um: tuple[float, float, float] | None = None,
-                   origin_um: tuple[float, float, float] | None = None,
+                   origin_um: tuple[float, ...] | None = None,
                    bounds_um: tuple[float, ...] | None = None) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
     """Window [lower, upper] in table coordinates (µm) from explicit bounds (x0,y0,z0,x1,y1,z1) or a
     size with an optional lower corner (default: centred in the image)."""
@@ -153,11 +153,13 @@ def run_segmentation(image: str | os.PathLike, out_dir: str | os.PathLike, voxel
     report["blocks"] = int(seg.timings.get("blocks", 1))
     stats = None
     if chem is not None:
+        # set together with chem; region_masks needs the crack masks (it fails on None as before)
+        assert shell_vox is not None and seg.open_crack is not None and seg.fine_crack is not None
         masks = chemmap.region_masks(seg.labels, seg.solid, seg.open_crack, seg.fine_crack, shell_vox)
         stats = chemmap.map_statistics(seg.labels, masks, chem)
         report["chemical_map"] = chemmap.summary(stats, str(map_path), map_shell_um, shell_vox)
     info = outputs.write_all(out_dir, seg, window, vol.offset_vox, overlays, max_sphere_overlap)
-    if stats is not None:
+    if stats is not None and chem is not None:  # (both or neither)
         write_csv(Path(out_dir) / "chemical_map.csv", chemmap.map_header(),
                   [[int(stats["id"][i])] + [stats[c][i] for c in chemmap.map_header()[1:]]
                    for i in range(len(stats["id"]))])

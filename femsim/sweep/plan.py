@@ -20,12 +20,15 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from femsim.errors import InputError
 from femsim.io.atomic import write_json, write_text
 from femsim.sweep import tomlw
 from femsim.sweep.spec import Point, Sweep, case_key_info, flatten, set_dotted
+
+if TYPE_CHECKING:
+    from femsim.case import Case
 
 LOG = logging.getLogger(__name__)
 MANIFEST = "sweep.json"
@@ -36,7 +39,7 @@ class PlannedPoint:
     point: Point
     folder: Path
     case_dict: dict[str, Any]
-    case: Any  # femsim.case.Case
+    case: Case
 
     @property
     def case_file(self) -> Path:

@@ -58,7 +58,8 @@ def test_charge_surface_hoop_stress_history(domain):
               " of the steady value")
         assert abs(hoop - exact) < 0.03 * steady, tau
         assert abs(sigma_eq - exact) < 0.03 * steady, tau
-    # the P_s probe (top of the sphere) reads the surface σ_eq
+    # the P_s probe (top of the sphere) reads the surface σ_eq: one vertex of the recovered field
+    # against the mean over the whole surface, hence 5 % rather than the suite's 3 % of the steady value
     assert mech.probes()[0]["sigma_eq_Pa"] == pytest.approx(sigma_eq, rel=0.05)
 
 

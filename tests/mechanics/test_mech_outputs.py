@@ -62,15 +62,18 @@ def test_fields_particles_probes(small):
     stats = mech.particle_stress()
     assert list(stats["ids"]) == [0]
     unit = p.partial_molar_volume * p.youngs_modulus / (1 - p.poisson_ratio) * 3000.0
-    assert stats["sigma_eq_max_Pa"][0] == pytest.approx(0.062254 * unit, rel=0.12)  # surface σ_eq at τ = 0.1
+    # Looser than the closed-form suite (2 % of the peak on shell means, h/a ~ 0.1): a per-particle
+    # maximum and single probe vertices of the recovered stress on this coarse mesh (h/a = 0.2).
+    # Measured (P2): max σ_eq −2.9 %, max σ_1 −2.7 %, P_s −4.1 %, P_cc −7.9 %.
+    assert stats["sigma_eq_max_Pa"][0] == pytest.approx(0.062254 * unit, rel=0.04)  # surface σ_eq at τ = 0.1
     assert 0 < stats["sigma_eq_mean_Pa"][0] < stats["sigma_eq_max_Pa"][0]
-    assert stats["sigma_1_max_Pa"][0] == pytest.approx(0.062254 * unit, rel=0.12)  # tensile hoop stress
+    assert stats["sigma_1_max_Pa"][0] == pytest.approx(0.062254 * unit, rel=0.04)  # tensile hoop stress
     probes = mech.probes()
     assert [q["probe"] for q in probes] == ["Ps", "Pcc"]
     assert probes[0]["z_um"] == pytest.approx(4.5, abs=1e-6) and probes[1]["z_um"] == pytest.approx(0.5, abs=1e-6)
     for q in probes:
         assert q["particle_id"] == 0
-        assert q["sigma_eq_Pa"] == pytest.approx(0.062254 * unit, rel=0.12)
+        assert q["sigma_eq_Pa"] == pytest.approx(0.062254 * unit, rel=0.10)
         assert q["c_over_cmax"] == pytest.approx((c0 - 3000.0 * crank_u(np.array([1.0]), 0.1)[0]) / p.max_concentration,
                                                  rel=1e-9)
     # a probe point given in the case (µm) picks the nearest node

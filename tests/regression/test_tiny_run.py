@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -69,8 +70,11 @@ def test_tiny_run_writes_complete_results(serial_run):
     assert all(float(r["sigma_eq_max_Pa"]) > 0 for r in parts)
     probes = _table_with_text(out / "probes.csv")[1]
     assert {r["probe"] for r in probes} == {"Ps", "Pcc"}
-    for name in ("particles.pvd", "electrolyte.pvd", "particles.pvd"):
-        assert (out / "fields" / name).is_file()
+    for name in ("particles", "electrolyte"):  # one piece set per output time, each complete on disk
+        index = (out / "fields" / f"{name}.pvd").read_text()
+        assert [float(t) for t in re.findall(r'timestep="([^"]+)"', index)] == [10.0, 20.0], name
+        pieces = re.findall(r'file="([^"]+)"', index)
+        assert len(pieces) == 2 and all((out / "fields" / p).is_file() for p in pieces), (name, pieces)
     assert s["peak_sigma_eq_separator_Pa"] > 0 and s["peak_sigma_eq_collector_Pa"] > 0
 
 

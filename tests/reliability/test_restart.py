@@ -24,21 +24,31 @@ pytestmark = pytest.mark.skipif(in_mpi_run(), reason="launches its own processes
 
 
 def _kill_and_resume(tmp: Path, mesh: Path, ranks: int, **replace: str) -> Path:
-    """Reference run, killed run, resumed run in ``tmp``; returns the case file."""
+    """Reference run (``ref``), a run killed by SIGKILL (copied as it was to ``killed``) and resumed
+    (``cut``) in ``tmp``; returns the case file. The checks are :func:`_check_killed_and_resumed`."""
     case = write_restart_case(tmp, mesh, **replace)
     ref, cut = tmp / "ref", tmp / "cut"
     proc = run_femsim(["run", str(case), "--out", str(ref)], ranks)
     assert proc.returncode == 0, proc.stderr[-3000:]
     # kill as soon as the snapshot after step 3 is complete (mid-charge: t = 2.25 s of 4 s)
     run_and_kill(["run", str(case), "--out", str(cut)], ranks, until=cut / "snapshots" / "step_00000003")
-    assert json.loads((cut / "run.json").read_text())["status"] == "running"
-    killed_rows = len(read_series(cut / "timeseries.csv"))
-    for series, width in (("timeseries.csv", 12), ("probes.csv", 9)):  # whole rows only after SIGKILL
-        assert all(len(r) == width for r in _rows(cut / series)), series
-    for snap in (cut / "snapshots").glob("step_*"):
-        json.loads((snap / "snapshot.json").read_text())
+    shutil.copytree(cut, tmp / "killed")
     proc = run_femsim(["run", str(case), "--out", str(cut), "--resume"], ranks)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    return case
+
+
+def _check_killed_and_resumed(tmp: Path, ranks: int) -> None:
+    """The killed run left whole rows and readable snapshots; the resumed run equals the reference."""
+    ref, killed, cut = tmp / "ref", tmp / "killed", tmp / "cut"
+    assert json.loads((killed / "run.json").read_text())["status"] == "running"
+    killed_rows = len(read_series(killed / "timeseries.csv"))
+    for series, width in (("timeseries.csv", 12), ("probes.csv", 9)):  # whole rows only after SIGKILL
+        assert all(len(r) == width for r in _rows(killed / series)), series
+    snapshots = sorted((killed / "snapshots").glob("step_*"))
+    assert killed / "snapshots" / "step_00000003" in snapshots, snapshots
+    for snap in snapshots:
+        json.loads((snap / "snapshot.json").read_text())
     manifest = json.loads((cut / "run.json").read_text())
     assert manifest["status"] == "finished"
     assert manifest["resumed_from"]["step"] >= 3
@@ -66,7 +76,6 @@ def _kill_and_resume(tmp: Path, mesh: Path, ranks: int, **replace: str) -> Path:
     pa, pb = np.array(read_series(ref / "particles.csv")), np.array(read_series(cut / "particles.csv"))
     assert pa.shape == pb.shape and len(pa) > 0
     np.testing.assert_allclose(pb, pa, rtol=1e-6, atol=1e-12, equal_nan=True)
-    return case
 
 
 def _rows(path: Path) -> list[list[str]]:
@@ -83,11 +92,12 @@ def serial_runs(tmp_path_factory, meshed) -> Path:
 
 
 def test_kill_and_resume_serial(serial_runs):
-    assert (serial_runs / "cut" / "snapshots").is_dir()
+    _check_killed_and_resumed(serial_runs, 1)
 
 
 def test_kill_and_resume_two_ranks(tmp_path, meshed):
     _kill_and_resume(tmp_path, meshed, 2)
+    _check_killed_and_resumed(tmp_path, 2)
 
 
 def test_resume_refuses_changed_case_and_rank_count(tmp_path, serial_runs):

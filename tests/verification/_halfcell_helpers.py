@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from femsim.case import parse_case
+
+if TYPE_CHECKING:
+    from femsim.case import Case
 
 
 def shared_dir(name: str) -> Path:
@@ -40,7 +43,7 @@ def make_case(folder: Path, table_rows: list[tuple], box: tuple = (10.0, 10.0, 1
     return parse_case(data, folder / "case.toml")
 
 
-def build(case: Any) -> tuple[Any, Any]:
+def build(case: Case) -> tuple[Any, Any]:
     """Mesh (rank 0), load, and create (domain, problem)."""
     from femsim.geometry.load import load_mesh
     from femsim.geometry.pipeline import mesh_case
