@@ -191,8 +191,8 @@ class Output:
 
 @dataclasses.dataclass
 class Damage:
-    enabled: bool = spec(False, doc="damage per particle over the cycles (damage.csv; feedback off: the damage does "
-                                    "not change the electrochemistry); needs mechanics.enabled")
+    enabled: bool = spec(False, doc="damage per particle over the cycles (damage.csv); the feedbacks below change "
+                                    "the electrochemistry at every cycle end; needs mechanics.enabled")
     model: str = spec("paris", choices=("paris", "weibull"),
                       doc="paris: crack growth dl/dN = k_cr (b σ_t √(π l))^m with σ_t the cycle peak of "
                           "sigma_1_surface_p95_Pa; weibull: F_N = 1 − Π(1 − P_f,n) of failure_probability")
@@ -204,6 +204,26 @@ class Damage:
     crack_width_m: float = spec(1.5e-8, gt=0, unit="m", doc="crack width w_cr (Ai2020)")
     cracks_per_area_per_m2: float = spec(3.18e15, ge=0, unit="m⁻²", doc="number of cracks per unit area ρ_cr (Ai2020)")
     window_um: float = spec(10.0, gt=0, unit="µm", doc="depth window of damage_profile.csv")
+    crack_wetting: bool = spec(False, doc="feedback: the crack surface gained since assembly, 2 ρ_cr w_cr (l − l_0) "
+                                          "per unit surface, adds reactive area (factor on the Butler–Volmer flux)")
+    wetted_crack_fraction: float = spec(1.0, ge=0, le=1, doc="fraction of the gained crack surface wetted by electrolyte")
+    detachment: bool = spec(False, doc="feedback: a contact conductance G = G_0 max(0, 1 − δ/δ_iso) between particle "
+                                       "and carbon-binder matrix (δ: crack fraction gained); δ ≥ δ_iso isolates")
+    contact_conductance_S_m2: float = spec(1e9, gt=0, unit="S/m²",
+                                           doc="G_0 of an undamaged particle (1e9: 1e-9 Ω m², ~ perfect contact)")
+    isolation_damage: float = spec(0.10, gt=0, le=1, doc="δ_iso: gained crack fraction that isolates a particle "
+                                                         "(0.10: the severe threshold)")
+    loss_of_active_material: bool = spec(False, doc="feedback: stress-driven LAM (PyBaMM), per cycle "
+                                                    "a ← a − β t_cycle ((2/3)σ_t/σ_crit)^m scales capacity and current")
+    lam_rate_per_s: float = spec(2.78e-13, ge=0, unit="1/s", doc="β (Ai2020 'Positive electrode LAM constant "
+                                                                 "proportional term')")
+    lam_exponent: float = spec(2.0, gt=0, doc="m (Ai2020 'LAM constant exponential term')")
+    lam_critical_stress_Pa: float = spec(375e6, gt=0, unit="Pa", doc="σ_crit (Ai2020 'Positive electrode critical "
+                                                                     "stress')")
+    max_jump_cycles: int = spec(1, ge=1, doc="cycle acceleration: at most this many cycles extrapolated between two "
+                                             "simulated ones (1: every cycle simulated)")
+    jump_tolerance: float = spec(0.05, gt=0, doc="re-simulate when the per-cycle damage increment changes by more "
+                                                 "than this (relative)")
 
 
 @dataclasses.dataclass
@@ -250,6 +270,11 @@ def _cross_checks(case: Case) -> list[str]:
         problems.append("mechanics.stress_enhanced_diffusion: needs mechanics.enabled = true")
     if case.damage.enabled and not case.mechanics.enabled:
         problems.append("damage.enabled: needs mechanics.enabled = true (the damage is driven by the resolved stress)")
+    for key in ("crack_wetting", "detachment", "loss_of_active_material"):
+        if getattr(case.damage, key) and not case.damage.enabled:
+            problems.append(f"damage.{key}: needs damage.enabled = true")
+    if case.damage.crack_wetting and case.damage.model != "paris":
+        problems.append(f"damage.crack_wetting: needs damage.model = 'paris' (a crack length), got '{case.damage.model}'")
     if case.mechanics.stress_enhanced_diffusion and case.mechanics.every_n_steps != 1:
         problems.append(f"mechanics.every_n_steps: must be 1 with stress_enhanced_diffusion (σ_h is updated "
                         f"every step), got {case.mechanics.every_n_steps}")

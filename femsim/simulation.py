@@ -252,8 +252,10 @@ class Simulation:
         problem = self.problem
         stepper = stepper_for(problem, case)
         self.stepper = stepper
+        self.damage_cycles = self._make_damage_cycles()
         if self.resume:
             self.snapshots.restore(stepper)
+            self.write_damage()  # the feedback factors of the restored damage
         else:
             problem.set_initial_state()
         progress = Progress(case.output.progress, self.rank)
@@ -277,6 +279,7 @@ class Simulation:
 
         def on_step_end(entry: dict[str, Any]) -> None:
             if entry["step"] == n_steps:
+                self.end_cycle(entry)
                 self.write_cycles()
 
         stepper.on_step.append(on_step)
@@ -314,24 +317,39 @@ class Simulation:
         self.writer.write_cycles(header, rows)
         self.write_damage()
 
-    def write_damage(self) -> None:
-        """damage.csv, damage_profile.csv, damage_network.csv over the completed cycles (``[damage]``)."""
-        from femsim.model.damage import DamageLaw
-        from femsim.model.damage_history import damage_tables
+    def _make_damage_cycles(self) -> Any:
+        if not self.case.damage.enabled or self.mechanics is None:
+            return None
+        from femsim.model.damage_cycles import DamageCycles
 
-        d = self.case.damage
-        if not d.enabled or self.mechanics is None:
+        st = self.stats
+        radius = (3 * st.volume / (4 * np.pi)) ** (1 / 3)
+        return DamageCycles(self.case.damage, self.cycle_stress, st.ids, radius, st.depth / UM, st.centroid / UM,
+                            self.cathode_thickness / UM, self.stepper.cycles)
+
+    def end_cycle(self, entry: dict[str, Any]) -> None:
+        """A simulated cycle ended: the cycles to jump over (``[damage] max_jump_cycles``) are skipped."""
+        if self.damage_cycles is None:
             return
         st = self.stepper.state
-        done = int(sum(1 for e in st.step_log if e["step"] == len(self.stepper.steps)))
-        law = DamageLaw(model=d.model, k_cr=d.cracking_rate, m_cr=d.paris_m, b_cr=d.paris_b,
-                        l_cr_0_m=d.initial_crack_length_m, w_cr_m=d.crack_width_m, rho_cr_per_m2=d.cracks_per_area_per_m2)
-        st_p = self.stats
-        radius = (3 * st_p.volume / (4 * np.pi)) ** (1 / 3)
-        tables = damage_tables(self.cycle_stress, done, st_p.ids, radius, st_p.depth / UM, st_p.centroid / UM,
-                               self.cathode_thickness / UM, law, d.window_um)
+        start = next(e["start_s"] for e in st.step_log if e["cycle"] == entry["cycle"] and e["step"] == 1)
+        jump = self.damage_cycles.end_cycle(entry["cycle"], entry["end_s"] - start)
+        if jump:
+            LOG.info("cycle %d: damage increments agree, cycles %d-%d extrapolated", entry["cycle"],
+                     entry["cycle"] + 1, entry["cycle"] + jump)
+            st.cycle += jump
+
+    def write_damage(self) -> None:
+        """damage.csv, damage_profile.csv, damage_network.csv over the completed cycles (``[damage]``)
+        and the feedback factors of the damage they end with."""
+        if self.damage_cycles is None:
+            return
+        n_steps = len(self.stepper.steps)
+        last = max((e["cycle"] for e in self.stepper.state.step_log if e["step"] == n_steps), default=0)
+        damage, tables = self.damage_cycles.tables(self.damage_cycles.cycles_completed(last))
         for name, (header, rows) in tables.items():
             self.writer.write_table(name, header, rows)
+        self.problem.set_damage_factors(damage.factors())
 
     def _finish(self, status: str, termination: str, reason: str = "") -> RunResult:
         st = self.stepper.state if hasattr(self, "stepper") else None
@@ -359,6 +377,8 @@ class Simulation:
                            peak_sigma_eq_Pa=float(np.max(self.peak_particle_stress))
                            if len(self.peak_particle_stress) else None,
                            **self.stress_peaks.summary())
+        if getattr(self, "damage_cycles", None) is not None:
+            summary.update(self.damage_cycles.summary())
         summary.update(n_dofs=self.problem.n_dofs, solver_preset=self.problem.preset,
                        jacobian_assemblies=self.problem.jacobian_assemblies, wall_time_s=time.perf_counter() - self.t_start,
                        mechanics_wall_time_s=self.timings.get("mechanics_s", 0.0))

@@ -138,7 +138,10 @@ class FieldWriter:
     def write(self, time_s: float, extra_particle_fields: list[Any] | None = None) -> None:
         p = self.problem
         self.c_over_cmax.x.array[:] = p.particle_concentration.x.array / p.c_max
-        self.solid_potential.interpolate(p.solid_potential, self._cells_c, self._cells_p)
+        if getattr(p, "particle_potential", None) is not None:  # detachment: the particles' own φ_s
+            self.solid_potential.x.array[:] = p.particle_potential.x.array
+        else:
+            self.solid_potential.interpolate(p.solid_potential, self._cells_c, self._cells_p)
         self.c_e.x.array[:] = p.electrolyte_concentration.x.array
         self.phi_e.x.array[:] = p.electrolyte_potential.x.array
         scalars = [self.c_over_cmax, self.solid_potential]

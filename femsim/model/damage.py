@@ -32,11 +32,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from femsim.model import damage_feedback as fb
 from femsim.segmentation.damage import DamageThresholds, classify
 
 #: damage.csv columns (one row per cycle and particle)
 DAMAGE_HEADER = ("cycle", "particle_id", "sigma_t_Pa", "failure_probability_cycle", "crack_length_m",
-                 "crack_area_m2", "crack_fraction", "class")
+                 "crack_area_m2", "crack_fraction", "class", *fb.FACTOR_COLUMNS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +58,7 @@ class DamageLaw:
     w_cr_m: float = 1.5e-8
     rho_cr_per_m2: float = 3.18e15
     thresholds: DamageThresholds = DamageThresholds()
+    feedback: fb.FeedbackLaw = dataclasses.field(default_factory=fb.FeedbackLaw)
 
 
 def paris_growth(length_m: np.ndarray, sigma_t_Pa: np.ndarray, n_cycles: float, radius_m: np.ndarray,
@@ -98,88 +100,150 @@ class ParticleDamage:
         self.law = law
         self.crack_length_m = np.full(len(self.ids), law.l_cr_0_m)
         self.survival = np.ones(len(self.ids))
+        self.active_fraction = np.ones(len(self.ids))
         self.cycles_done = 0
         self.rows: list[tuple] = []
 
-    def crack_fraction(self) -> np.ndarray:
-        """φ per particle (module docstring)."""
+    def crack_fraction(self, crack_length_m: np.ndarray | None = None) -> np.ndarray:
+        """φ per particle (module docstring), of the present crack length or of ``crack_length_m``."""
         if self.law.model == "weibull":
-            return 1.0 - self.survival
-        depth = np.clip(self.crack_length_m / self.radius_m, 0.0, 1.0)
+            return 1.0 - self.survival if crack_length_m is None else np.zeros(len(self.ids))
+        length = self.crack_length_m if crack_length_m is None else crack_length_m
+        depth = np.clip(length / self.radius_m, 0.0, 1.0)
         return 1.0 - (1.0 - depth) ** 3
+
+    def factors(self) -> dict[str, np.ndarray]:
+        """The feedback factors of the present state (:mod:`femsim.model.damage_feedback`);
+        1, G_0 and 1 for a feedback that is off."""
+        law, feedback, n = self.law, self.law.feedback, len(self.ids)
+        area = np.ones(n)
+        if feedback.crack_wetting and law.model == "paris":
+            area = fb.wetting_area_factor(self.crack_length_m, law.l_cr_0_m, law.rho_cr_per_m2, law.w_cr_m,
+                                          feedback.wetted_crack_fraction)
+        conductance = np.full(n, feedback.contact_conductance_S_m2)
+        if feedback.detachment:
+            gained = self.crack_fraction() - self.crack_fraction(np.full(n, law.l_cr_0_m))
+            conductance = fb.contact_conductance(gained, feedback)
+        return dict(zip(fb.FACTOR_COLUMNS, (area, conductance, self.active_fraction.copy())))
 
     def crack_area_m2(self) -> np.ndarray:
         """Crack surface per particle (m²): 2 ρ_cr w_cr l · 4πR²."""
         return 2.0 * self.law.rho_cr_per_m2 * self.law.w_cr_m * self.crack_length_m * 4.0 * np.pi * self.radius_m ** 2
 
-    def area_factor(self) -> np.ndarray:
-        """Reactive-area factor of electrolyte-filled cracks, 1 + 2 ρ_cr w_cr l (PyBaMM roughness)."""
-        return 1.0 + 2.0 * self.law.rho_cr_per_m2 * self.law.w_cr_m * self.crack_length_m
+    def increments(self, sigma_t_Pa: np.ndarray, failure_probability: np.ndarray,
+                   cycle_duration_s: float = 0.0) -> np.ndarray:
+        """Per-cycle damage increment of these amplitudes at the reference state (initial crack,
+        intact, fully active), one vector: [Δl/R (Paris), P_f (Weibull), Δa (LAM)] per particle."""
+        sigma = np.nan_to_num(np.asarray(sigma_t_Pa, dtype=float), nan=0.0)
+        n = len(self.ids)
+        growth = paris_rate(np.full(n, self.law.l_cr_0_m), sigma, self.law) / self.radius_m
+        pf = np.clip(np.nan_to_num(np.asarray(failure_probability, dtype=float), nan=0.0), 0.0, 1.0)
+        lam = np.zeros(n)
+        if self.law.feedback.loss_of_active_material:
+            lam = 1.0 - fb.lam_active_fraction(np.ones(n), sigma, cycle_duration_s, self.law.feedback)
+        return np.concatenate([growth if self.law.model == "paris" else np.zeros(n), pf, lam])
 
     def classes(self) -> np.ndarray:
         return classify(self.crack_fraction(), self.law.thresholds)
 
-    def advance(self, sigma_t_Pa: np.ndarray, failure_probability: np.ndarray, n_cycles: int = 1) -> None:
-        """Apply ``n_cycles`` cycles of the given per-particle amplitudes and record them."""
+    def advance(self, sigma_t_Pa: np.ndarray, failure_probability: np.ndarray, n_cycles: int = 1,
+                cycle_duration_s: float = 0.0) -> None:
+        """Apply ``n_cycles`` cycles of the given per-particle amplitudes and record one row per
+        particle (the state after the last of them). ``cycle_duration_s``: the length of one
+        cycle (stress-driven loss of active material)."""
         sigma = np.asarray(sigma_t_Pa, dtype=float)
         pf = np.clip(np.nan_to_num(np.asarray(failure_probability, dtype=float), nan=0.0), 0.0, 1.0)
         self.crack_length_m = paris_growth(self.crack_length_m, sigma, n_cycles, self.radius_m, self.law)
         self.survival = self.survival * (1.0 - pf) ** n_cycles
+        if self.law.feedback.loss_of_active_material:
+            self.active_fraction = fb.lam_active_fraction(self.active_fraction, sigma, cycle_duration_s,
+                                                          self.law.feedback, n_cycles)
         self.cycles_done += int(n_cycles)
         phi, area, cls = self.crack_fraction(), self.crack_area_m2(), self.classes()
+        factors = list(self.factors().values())
         for k, pid in enumerate(self.ids):
             self.rows.append((self.cycles_done, int(pid), float(sigma[k]), float(pf[k]), float(self.crack_length_m[k]),
-                              float(area[k]), float(phi[k]), str(cls[k])))
+                              float(area[k]), float(phi[k]), str(cls[k]), *(float(f[k]) for f in factors)))
 
     def to_dict(self) -> dict:
         return {"crack_length_m": self.crack_length_m.tolist(), "survival": self.survival.tolist(),
-                "cycles_done": self.cycles_done, "rows": [list(r) for r in self.rows]}
+                "active_fraction": self.active_fraction.tolist(), "cycles_done": self.cycles_done,
+                "rows": [list(r) for r in self.rows]}
 
     def restore(self, saved: dict) -> None:
         self.crack_length_m = np.array(saved["crack_length_m"], dtype=float)
         self.survival = np.array(saved["survival"], dtype=float)
+        self.active_fraction = np.array(saved.get("active_fraction", np.ones(len(self.ids))), dtype=float)
         self.cycles_done = int(saved["cycles_done"])
         self.rows = [tuple(r) for r in saved["rows"]]
 
 
 @dataclasses.dataclass
 class JumpReport:
-    """What :func:`accelerate` did: cycles requested and simulated, and each jump taken."""
+    """What :class:`CycleJumps` did: cycles requested and simulated, and each jump taken."""
 
     cycles_requested: int
     cycles_simulated: int = 0
-    jumps: list[tuple[int, int]] = dataclasses.field(default_factory=list)  # (first cycle, cycles jumped)
+    jumps: list[tuple[int, int]] = dataclasses.field(default_factory=list)  # (first cycle jumped, cycles jumped)
+
+
+class CycleJumps:
+    """Cycle acceleration with an error control on the per-cycle damage increment (owner of its state).
+
+    After every simulated cycle, :meth:`after_cycle` gets the cycle's damage increment at the
+    reference state (:meth:`ParticleDamage.increments`: the growth the cycle's amplitudes give
+    an initial crack, the cycle's failure probability and active-material loss; the growth of the
+    increment with the crack length itself is integrated exactly by the jump) and returns k, the cycles to extrapolate before the
+    next simulated one. When two consecutive simulated cycles' increments agree within
+    ``tolerance`` (max |Δ_c − Δ_{c−1}| / max |Δ_{c−1}|), the damage is extrapolated over k cycles
+    with the last amplitudes (the exact Paris integral at constant amplitude); k doubles up to
+    ``max_jump`` while the next simulated cycle agrees and falls back to 0 (every cycle simulated)
+    when it does not. The last requested cycle is always simulated.
+    """
+
+    def __init__(self, cycles_requested: int, max_jump: int = 8, tolerance: float = 0.02):
+        self.report = JumpReport(cycles_requested=int(cycles_requested))
+        self.max_jump, self.tolerance = int(max_jump), float(tolerance)
+        self.previous: np.ndarray | None = None
+        self.jump = 1
+
+    def after_cycle(self, increment: np.ndarray, cycles_done: int) -> int:
+        self.report.cycles_simulated += 1
+        increment = np.asarray(increment, dtype=float)
+        left = self.report.cycles_requested - int(cycles_done) - 1  # the last cycle is simulated
+        k = 0
+        if self.previous is not None and left > 0 and self.max_jump > 1:
+            scale = float(np.max(np.abs(self.previous)))
+            change = float(np.max(np.abs(increment - self.previous)))
+            if change <= self.tolerance * scale or (scale == 0.0 and change == 0.0):
+                k = min(self.jump, left, self.max_jump)
+                self.report.jumps.append((int(cycles_done) + 1, k))
+                self.jump = min(2 * self.jump, self.max_jump)
+            else:
+                self.jump = 1
+        self.previous = increment
+        return k
+
+    def to_dict(self) -> dict:
+        return {"report": dataclasses.asdict(self.report), "jump": self.jump,
+                "previous": None if self.previous is None else self.previous.tolist()}
+
+    def restore(self, saved: dict) -> None:
+        r = saved["report"]
+        self.report = JumpReport(r["cycles_requested"], r["cycles_simulated"], [tuple(j) for j in r["jumps"]])
+        self.jump = int(saved["jump"])
+        self.previous = None if saved["previous"] is None else np.array(saved["previous"], dtype=float)
 
 
 def accelerate(damage: ParticleDamage, n_cycles: int, simulate_cycle: Callable[[ParticleDamage], tuple],
-               max_jump: int = 8, tolerance: float = 0.05) -> JumpReport:
-    """Cycle acceleration with an error control on the per-cycle damage increment.
-
-    ``simulate_cycle(damage)`` runs one resolved cycle with the present damage and returns its
-    per-particle ``(sigma_t_Pa, failure_probability)``. After two simulated cycles whose
-    amplitudes (hence per-cycle increments) differ by at most ``tolerance`` (relative, largest
-    particle), the damage is extrapolated over a jump of k cycles with the last amplitudes
-    (the exact Paris integral at constant amplitude); k doubles up to ``max_jump`` while the next
-    simulated cycle agrees, and falls back to 1 (every cycle simulated) when it does not.
-    """
-    report = JumpReport(cycles_requested=int(n_cycles))
-    previous: np.ndarray | None = None
-    jump = 1
+               max_jump: int = 8, tolerance: float = 0.02) -> JumpReport:
+    """Run ``n_cycles`` with :class:`CycleJumps`: ``simulate_cycle(damage)`` runs one resolved cycle
+    with the present damage and returns its per-particle ``(sigma_t_Pa, failure_probability)``."""
+    jumps = CycleJumps(n_cycles, max_jump, tolerance)
     while damage.cycles_done < n_cycles:
         sigma, pf = simulate_cycle(damage)
-        report.cycles_simulated += 1
         damage.advance(sigma, pf, 1)
-        amplitude = np.nan_to_num(np.maximum(np.asarray(sigma, dtype=float), 0.0))
-        left = n_cycles - damage.cycles_done
-        if previous is not None and left > 0:
-            scale = max(float(np.max(np.abs(previous))), 1e-300)
-            change = float(np.max(np.abs(amplitude - previous))) / scale
-            if change <= tolerance:
-                k = min(jump, left)
-                report.jumps.append((damage.cycles_done + 1, k))
-                damage.advance(sigma, pf, k)
-                jump = min(2 * jump, max_jump)
-            else:
-                jump = 1
-        previous = amplitude
-    return report
+        k = jumps.after_cycle(damage.increments(sigma, pf), damage.cycles_done)
+        if k:
+            damage.advance(sigma, pf, k)
+    return jumps.report

@@ -2,9 +2,9 @@
 
 :class:`CycleStressHistory` owns the per-particle cycle peaks of ``sigma_1_surface_p95_Pa`` (the
 Paris-law σ_t) and ``failure_probability`` (the Weibull P_f,n) over the mechanics solves of each
-cycle. :func:`damage_tables` replays the completed cycles through
-:class:`femsim.model.damage.ParticleDamage` (feedback off: the damage does not change the
-electrochemistry) and gives the rows of ``damage.csv``, ``damage_profile.csv`` (class fractions
+cycle. :func:`damage_tables` replays the completed cycles (and the cycle jumps) through
+:class:`femsim.model.damage.ParticleDamage` and gives the damage state (whose feedback factors the
+run puts into the coupled problem) and the rows of ``damage.csv``, ``damage_profile.csv`` (class fractions
 per cycle in depth windows from the separator, :func:`femsim.segmentation.damage.depth_profile`)
 and ``damage_network.csv`` (3-nearest-neighbour edges between the severe particles of the last
 cycle, :func:`femsim.segmentation.network.knn_edges`).
@@ -12,9 +12,12 @@ cycle, :func:`femsim.segmentation.network.knn_edges`).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from femsim.model.damage import DAMAGE_HEADER, DamageLaw, ParticleDamage
+from femsim.model.damage_feedback import FeedbackLaw
 from femsim.segmentation.damage import PROFILE_HEADER, depth_profile
 from femsim.segmentation.network import NETWORK_HEADER, knn_edges
 
@@ -23,42 +26,88 @@ PROFILE_COLUMNS = ("cycle", *PROFILE_HEADER)
 NETWORK_COLUMNS = ("cycle", *NETWORK_HEADER)
 
 
+def damage_law(section: Any) -> DamageLaw:
+    """The :class:`DamageLaw` (feedbacks included) of a case's ``[damage]`` section."""
+    d = section
+    feedback = FeedbackLaw(crack_wetting=d.crack_wetting, wetted_crack_fraction=d.wetted_crack_fraction,
+                           detachment=d.detachment, contact_conductance_S_m2=d.contact_conductance_S_m2,
+                           isolation_damage=d.isolation_damage, loss_of_active_material=d.loss_of_active_material,
+                           lam_rate_per_s=d.lam_rate_per_s, lam_exponent=d.lam_exponent,
+                           lam_critical_stress_Pa=d.lam_critical_stress_Pa)
+    return DamageLaw(model=d.model, k_cr=d.cracking_rate, m_cr=d.paris_m, b_cr=d.paris_b,
+                     l_cr_0_m=d.initial_crack_length_m, w_cr_m=d.crack_width_m, rho_cr_per_m2=d.cracks_per_area_per_m2,
+                     feedback=feedback)
+
+
 class CycleStressHistory:
-    """Per-cycle, per-particle maxima of :data:`DRIVERS` (owner of that state)."""
+    """Per-cycle, per-particle maxima of :data:`DRIVERS`, each simulated cycle's duration and the
+    cycle jumps taken (owner of that state; cycle numbers are the protocol's, jumps included)."""
 
     def __init__(self, n_particles: int):
         self.n = n_particles
         self.peaks: dict[int, dict[str, np.ndarray]] = {}
+        self.duration_s: dict[int, float] = {}
+        #: {simulated cycle c: k} — cycles c+1 .. c+k extrapolated with cycle c's amplitudes
+        self.jumps: dict[int, int] = {}
 
     def update(self, cycle: int, stress: dict[str, np.ndarray]) -> None:
         peaks = self.peaks.setdefault(int(cycle), {k: np.full(self.n, -np.inf) for k in DRIVERS})
         for name in DRIVERS:
             np.fmax(peaks[name], np.asarray(stress[name], dtype=float), out=peaks[name])
 
-    def to_dict(self) -> dict[str, dict[str, list[float]]]:
-        return {str(c): {k: v.tolist() for k, v in p.items()} for c, p in self.peaks.items()}
+    def drivers(self, cycle: int) -> tuple[np.ndarray, np.ndarray]:
+        """(σ_t, P_f) per particle of a simulated cycle (0 where no mechanics solve saw the particle)."""
+        peaks = self.peaks[int(cycle)]
+        return tuple(np.where(np.isfinite(peaks[k]), peaks[k], 0.0) for k in DRIVERS)  # type: ignore[return-value]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"peaks": {str(c): {k: v.tolist() for k, v in p.items()} for c, p in self.peaks.items()},
+                "duration_s": {str(c): v for c, v in self.duration_s.items()},
+                "jumps": {str(c): k for c, k in self.jumps.items()}}
 
     def restore(self, saved: dict) -> None:
-        self.peaks = {int(c): {k: np.array(v, dtype=float) for k, v in p.items()} for c, p in saved.items()}
+        peaks = saved.get("peaks", saved)  # (snapshots before the jumps stored the peaks alone)
+        self.peaks = {int(c): {k: np.array(v, dtype=float) for k, v in p.items()} for c, p in peaks.items()
+                      if isinstance(p, dict) and set(p) <= set(DRIVERS)}
+        self.duration_s = {int(c): float(v) for c, v in saved.get("duration_s", {}).items()}
+        self.jumps = {int(c): int(k) for c, k in saved.get("jumps", {}).items()}
+
+
+def replay(history: CycleStressHistory, cycles_completed: int, ids: np.ndarray, radius_m: np.ndarray,
+           law: DamageLaw, on_cycle: Any = None) -> ParticleDamage:
+    """The damage after ``cycles_completed`` cycles: the simulated cycles' amplitudes applied in
+    order, each jump extrapolated with the amplitudes of the cycle before it. ``on_cycle(damage)``
+    is called after every simulated cycle and every jump."""
+    damage = ParticleDamage(ids, radius_m, law)
+    for cycle in sorted(c for c in history.peaks if c <= cycles_completed):
+        sigma, pf = history.drivers(cycle)
+        duration = history.duration_s.get(cycle, 0.0)
+        damage.cycles_done = cycle - 1
+        damage.advance(sigma, pf, 1, duration)
+        if on_cycle is not None:
+            on_cycle(damage)
+        k = history.jumps.get(cycle, 0)
+        for _ in range(k if cycle + k <= cycles_completed else 0):  # one row per extrapolated cycle
+            damage.advance(sigma, pf, 1, duration)
+            if on_cycle is not None:
+                on_cycle(damage)
+    return damage
 
 
 def damage_tables(history: CycleStressHistory, cycles_completed: int, ids: np.ndarray, radius_m: np.ndarray,
                   depth_um: np.ndarray, centroid_um: np.ndarray, thickness_um: float, law: DamageLaw,
-                  window_um: float = 10.0) -> dict[str, tuple[tuple[str, ...], list]]:
-    """file name → (header, rows) of the damage outputs after ``cycles_completed`` cycles."""
-    damage = ParticleDamage(ids, radius_m, law)
-    profile, network = [], []
-    for cycle in range(1, cycles_completed + 1):
-        peaks = history.peaks.get(cycle)
-        if peaks is None:
-            continue
-        sigma = np.where(np.isfinite(peaks[DRIVERS[0]]), peaks[DRIVERS[0]], 0.0)
-        pf = np.where(np.isfinite(peaks[DRIVERS[1]]), peaks[DRIVERS[1]], 0.0)
-        damage.advance(sigma, pf, 1)
-        classes = damage.classes()
-        profile += [(cycle, *row) for row in depth_profile(depth_um, classes, thickness_um, window_um)]
+                  window_um: float = 10.0) -> tuple[ParticleDamage, dict[str, tuple[tuple[str, ...], list]]]:
+    """The damage state and file name → (header, rows) of the damage outputs after ``cycles_completed`` cycles."""
+    profile: list[tuple] = []
+    network: list[tuple] = []
+
+    def add_profile(damage: ParticleDamage) -> None:
+        rows = depth_profile(depth_um, damage.classes(), thickness_um, window_um)
+        profile.extend((damage.cycles_done, *row) for row in rows)
+
+    damage = replay(history, cycles_completed, ids, radius_m, law, add_profile)
     if damage.cycles_done:
         severe = np.asarray(damage.classes()) == "severe"
         network = [(damage.cycles_done, *e) for e in knn_edges(np.asarray(ids)[severe], centroid_um[severe], k=3)]
-    return {"damage.csv": (DAMAGE_HEADER, damage.rows), "damage_profile.csv": (PROFILE_COLUMNS, profile),
-            "damage_network.csv": (NETWORK_COLUMNS, network)}
+    return damage, {"damage.csv": (DAMAGE_HEADER, damage.rows), "damage_profile.csv": (PROFILE_COLUMNS, profile),
+                    "damage_network.csv": (NETWORK_COLUMNS, network)}

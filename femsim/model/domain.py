@@ -24,6 +24,9 @@ from femsim.mpi import import_dolfinx
 
 #: region codes of the parent-mesh cell measure ``dx``
 PARTICLES, MATRIX, SEPARATOR = 1, 2, 3
+#: subdomain id of ``dS``: the particle/matrix facets of the interface (the particle/separator
+#: facets touch no carbon binder); of ``ds_collector``: its matrix and its particle facets
+PARTICLE_MATRIX_CONTACT, COLLECTOR_MATRIX, COLLECTOR_PARTICLES = 1, 1, 2
 
 
 @dataclasses.dataclass
@@ -78,17 +81,7 @@ class Domain:
         all_cells = np.arange(n_cells, dtype=np.int32)
         self.region_tags = dolfinx.mesh.meshtags(mesh, tdim, all_cells, region)
 
-        def make(name: str, mask: np.ndarray) -> Region:
-            # owned *and ghost* cells: an owned interface facet whose particle (or electrolyte) cell
-            # is a ghost must find that cell in the submesh, or its entity map gives −1 and the
-            # facet's coefficients on that side are read as zero
-            cells = np.flatnonzero(mask).astype(np.int32)
-            sub, cmap, _, _ = dolfinx.mesh.create_submesh(mesh, tdim, cells)
-            sub.topology.create_connectivity(tdim - 1, tdim)
-            n_sub = sub.topology.index_map(tdim).size_local + sub.topology.index_map(tdim).num_ghosts
-            parent = cmap.sub_topology_to_topology(np.arange(n_sub, dtype=np.int32), inverse=False)
-            return Region(name, sub, cmap, np.asarray(parent, dtype=np.int32))
-
+        make = self._make_region
         self.particles = make("particles", region == PARTICLES)
         self.conductor = make("conductor", (region == PARTICLES) | (region == MATRIX))
         self.electrolyte = make("electrolyte", (region == MATRIX) | (region == SEPARATOR))
@@ -101,18 +94,38 @@ class Domain:
         self.dx_exact = ufl.Measure("dx", domain=mesh, subdomain_data=self.region_tags)
         self.ds = ufl.Measure("ds", domain=mesh, subdomain_data=facet_tags)
         self.interface_data = self._oriented_interface_data()
-        self.dS = ufl.Measure("dS", domain=mesh, subdomain_data=[(tags.INTERFACE, self.interface_data)],
+        # one subdomain-data object per integral type in a form: the whole interface and its
+        # particle/matrix part (the electronic contact of the detachment model) share it
+        pairs = self.interface_data.reshape(-1, 4)
+        contact = pairs[self.cell_region[pairs[:, 2]] == MATRIX].reshape(-1)
+        self.dS = ufl.Measure("dS", domain=mesh, subdomain_data=[(tags.INTERFACE, self.interface_data),
+                                                                (PARTICLE_MATRIX_CONTACT, contact)],
                               metadata={"quadrature_degree": interface_quadrature_degree})
         self.dS_exact = ufl.Measure("dS", domain=mesh, subdomain_data=[(tags.INTERFACE, self.interface_data)])
         # electrolyte-side planes for the electrolyte potential drop: matrix facets on the current
         # collector (exterior) and matrix/separator facets at z = L_c (interior)
         self.ds_collector_electrolyte = ufl.Measure(
-            "ds", domain=mesh, subdomain_data=[(tags.CURRENT_COLLECTOR, self._collector_matrix_facets())])
+            "ds", domain=mesh, subdomain_data=[(tags.CURRENT_COLLECTOR, self._collector_facets(MATRIX))])
+        self.ds_collector = ufl.Measure("ds", domain=mesh, subdomain_data=[
+            (COLLECTOR_MATRIX, self._collector_facets(MATRIX)), (COLLECTOR_PARTICLES, self._collector_facets(PARTICLES))])
         sep = self.facet_tags.find(tags.CATHODE_SEPARATOR)
         sep_data = dolfinx.fem.compute_integration_domains(dolfinx.fem.IntegralType.interior_facet,
                                                            mesh.topology, sep)
         self.dS_cathode_separator = ufl.Measure(
             "dS", domain=mesh, subdomain_data=[(tags.CATHODE_SEPARATOR, np.asarray(sep_data, dtype=np.int32))])
+
+    def _make_region(self, name: str, mask: np.ndarray) -> Region:
+        # owned *and ghost* cells: an owned interface facet whose particle (or electrolyte) cell
+        # is a ghost must find that cell in the submesh, or its entity map gives −1 and the
+        # facet's coefficients on that side are read as zero
+        dolfinx = import_dolfinx()
+        tdim = self.mesh.topology.dim
+        cells = np.flatnonzero(mask).astype(np.int32)
+        sub, cmap, _, _ = dolfinx.mesh.create_submesh(self.mesh, tdim, cells)
+        sub.topology.create_connectivity(tdim - 1, tdim)
+        n_sub = sub.topology.index_map(tdim).size_local + sub.topology.index_map(tdim).num_ghosts
+        parent = cmap.sub_topology_to_topology(np.arange(n_sub, dtype=np.int32), inverse=False)
+        return Region(name, sub, cmap, np.asarray(parent, dtype=np.int32))
 
     def _oriented_interface_data(self) -> np.ndarray:
         """(particle cell, local facet, electrolyte cell, local facet) per owned interface facet."""
@@ -130,13 +143,24 @@ class Domain:
         data[swap] = data[swap][:, [2, 3, 0, 1]]
         return data.reshape(-1)
 
-    def _collector_matrix_facets(self) -> np.ndarray:
+    def _collector_facets(self, region: int) -> np.ndarray:
+        """(cell, local facet) of the collector facets whose cell is in ``region``."""
         dolfinx = import_dolfinx()
         facets = self.facet_tags.find(tags.CURRENT_COLLECTOR)
         data = dolfinx.fem.compute_integration_domains(dolfinx.fem.IntegralType.exterior_facet,
                                                        self.mesh.topology, facets)
         data = np.asarray(data, dtype=np.int32).reshape(-1, 2)
-        return data[self.cell_region[data[:, 0]] == MATRIX].reshape(-1)
+        return data[self.cell_region[data[:, 0]] == region].reshape(-1)
+
+    @property
+    def matrix(self) -> Region:
+        """The carbon-binder matrix alone as a submesh (the matrix solid potential of the detachment
+        model); built at the first call, its entity map then joins :attr:`entity_maps`."""
+        region = getattr(self, "_matrix", None)
+        if region is None:
+            region = self._matrix = self._make_region("matrix", self.cell_region == MATRIX)
+            self.entity_maps.append(region.cell_map)
+        return region
 
     # -- small conveniences -------------------------------------------------------------------
     def assemble_scalar(self, form: Any) -> float:

@@ -43,6 +43,14 @@ HALFCELL_FIELDS: tuple[Field, ...] = (PARTICLE_CONCENTRATION, SOLID_POTENTIAL, E
 #: the fields of the consistent initialisation (concentrations frozen)
 POTENTIAL_FIELDS: tuple[Field, ...] = (SOLID_POTENTIAL, ELECTROLYTE_POTENTIAL)
 
+#: ``[damage] detachment``: the matrix keeps ``solid_potential`` on a matrix-only submesh and the
+#: particles get a potential of their own, coupled through a contact conductance (docs/damage.md)
+MATRIX_SOLID_POTENTIAL = Field("solid_potential", "φ_m", "matrix", "V", SCALE_VOLT)
+PARTICLE_POTENTIAL = Field("particle_potential", "φ_p", "particles", "V", SCALE_VOLT)
+DETACHMENT_FIELDS: tuple[Field, ...] = (PARTICLE_CONCENTRATION, MATRIX_SOLID_POTENTIAL, ELECTROLYTE_CONCENTRATION,
+                                        ELECTROLYTE_POTENTIAL, PARTICLE_POTENTIAL)
+DETACHMENT_POTENTIAL_FIELDS: tuple[Field, ...] = (MATRIX_SOLID_POTENTIAL, ELECTROLYTE_POTENTIAL, PARTICLE_POTENTIAL)
+
 
 def field_scales(fields: Iterable[Field], references: Mapping[str, float]) -> list[float]:
     """The scale of each field (in its unit), from the values of the references by SCALE_* key."""
@@ -72,6 +80,9 @@ class FieldSet:
 
     def __len__(self) -> int:
         return len(self.functions)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
 
     def index(self, name: str) -> int:
         """Block position of the field called ``name``."""

@@ -20,9 +20,14 @@ class HalfCellDiagnostics:
         u: the unknowns by field name (:class:`femsim.model.fields.FieldSet`).
         kinetics: :class:`femsim.model.halfcell_residual.Kinetics` of the same unknowns.
         materials_section: the case's ``[materials]`` (wetted fraction, porosities).
+        active_fraction: the particles' active fraction (DG0, loss of active material): the
+            lithium inventory counts ∫ a c_s; None: ∫ c_s.
+
+    With detachment (a ``particle_potential`` in ``u``) the voltage averages the matrix potential
+    over the matrix's collector facets and the particles' over theirs.
     """
 
-    def __init__(self, domain: Any, u: Any, kinetics: Any, materials_section: Any):
+    def __init__(self, domain: Any, u: Any, kinetics: Any, materials_section: Any, active_fraction: Any = None):
         dolfinx = import_dolfinx()
         d = self.domain = domain
         mat = materials_section
@@ -33,10 +38,17 @@ class HalfCellDiagnostics:
         #: area of the current collector face (m²)
         self.collector_area = d.facet_area(tags.CURRENT_COLLECTOR)
         phi_e, c_e = u["electrolyte_potential"], u["electrolyte_concentration"]
-        self._voltage_form = form(u["solid_potential"] * d.ds(tags.CURRENT_COLLECTOR))
+        if "particle_potential" in u:
+            from femsim.model.domain import COLLECTOR_MATRIX, COLLECTOR_PARTICLES
+
+            self._voltage_form = form(u["solid_potential"] * d.ds_collector(COLLECTOR_MATRIX)
+                                      + u["particle_potential"] * d.ds_collector(COLLECTOR_PARTICLES))
+        else:
+            self._voltage_form = form(u["solid_potential"] * d.ds(tags.CURRENT_COLLECTOR))
         self._interface_current_form = form(mat.wetted_fraction * kinetics.reaction_current * d.dS(tags.INTERFACE))
         self._lithium_current_form = form(kinetics.lithium_current * d.ds(tags.LI_METAL))
-        self._li_inventory_form = form(u["particle_concentration"] * d.dx(PARTICLES))
+        inventory = u["particle_concentration"] if active_fraction is None else active_fraction * u["particle_concentration"]
+        self._li_inventory_form = form(inventory * d.dx(PARTICLES))
         one = dolfinx.fem.Constant(d.mesh, 1.0)
         self._phi_e_collector = (form(phi_e * d.ds_collector_electrolyte(tags.CURRENT_COLLECTOR)),
                                  self._scalar(form(one * d.ds_collector_electrolyte(tags.CURRENT_COLLECTOR))))

@@ -21,11 +21,15 @@ Each block is the sum of its terms times a constant weight (per µm³ for the co
 per µm² and reference current for the potentials), so that the blocks' residual norms are
 commensurate; the weights change the Newton stopping test, not the solution.
 
-Extension points (per-particle damage feedback): :func:`interface_kinetics` takes an optional
-``reactive_area_factor`` (a per-particle DG0 function on the particles, evaluated on the
-particle side) that scales the Butler–Volmer current of every term using it; a term on the
-particle/matrix interface (e.g. a contact conductance) is one more entry in
-:func:`solid_potential_terms`.
+Per-particle damage feedback (docs/damage.md; DG0 functions on the particles, read on the
+particle side): :func:`interface_kinetics` takes a ``reactive_area_factor`` A_p (crack wetting:
+scales the Butler–Volmer current, the Li flux into the particle included) and an
+``active_fraction`` a_p (loss of active material: scales what the particle exchanges with the
+electrolyte and the matrix, not its concentration). With detachment
+(:data:`femsim.model.fields.DETACHMENT_FIELDS`) the ``solid_potential`` block is the matrix's
+(:func:`matrix_potential_terms`) and a ``particle_potential`` block
+(:func:`particle_potential_terms`) carries the particles' conduction and reaction, coupled by
+the contact current G_p (φ_m − φ_p) on the particle/matrix facets.
 """
 
 from __future__ import annotations
@@ -63,6 +67,11 @@ class Kinetics:
     overpotential: Any  # η = φ_s − φ_e − U (V)
     surface_li_flux: Any  # f_w i_n / F leaving the particle (mol m⁻² s⁻¹)
     lithium_current: Any  # i_Li at the Li-metal face (A/m², plating > 0)
+    particle_li_flux: Any = None  # the flux out of the particle's concentration (≠ surface_li_flux with LAM)
+
+    def __post_init__(self) -> None:
+        if self.particle_li_flux is None:
+            self.particle_li_flux = self.surface_li_flux
 
 
 @dataclasses.dataclass
@@ -101,14 +110,19 @@ def residual_weights(c_max: float, c_e0: float, current_density_A_m2: float, c_r
 
 
 def interface_kinetics(cathode: Any, lithium: Any, u: Any, c_max: float, temperature: float,
-                       wetted_fraction: float, reactive_area_factor: Any = None) -> Kinetics:
+                       wetted_fraction: float, reactive_area_factor: Any = None, active_fraction: Any = None) -> Kinetics:
     """Butler–Volmer on the particle interface ('+' particle, '-' electrolyte) and at the Li metal.
 
-    ``u``: the unknowns by field name. ``reactive_area_factor`` (optional, e.g. a per-particle
-    DG0 function on the particles) multiplies the reaction current density; None leaves it as is.
+    ``u``: the unknowns by field name (the overpotential uses ``particle_potential`` when there is
+    one). ``reactive_area_factor`` A_p (optional, a per-particle DG0 function on the particles)
+    multiplies the reaction current density; ``active_fraction`` a_p multiplies what the particle
+    exchanges (``reaction_current``, ``surface_li_flux``) but not ``particle_li_flux``. None
+    leaves them as they are.
     """
     c_s, phi_s, c_e, phi_e = (u[n] for n in ("particle_concentration", "solid_potential",
                                              "electrolyte_concentration", "electrolyte_potential"))
+    if "particle_potential" in u:
+        phi_s = u["particle_potential"]
     cs_p, ce_m = c_s("+"), c_e("-")
     x_surf = cs_p / c_max
     eta = ec.overpotential(phi_s("+"), phi_e("-"), cathode.open_circuit_potential(x_surf))
@@ -117,10 +131,14 @@ def interface_kinetics(cathode: Any, lithium: Any, u: Any, c_max: float, tempera
                            cathode.cathodic_transfer_coefficient)
     if reactive_area_factor is not None:
         i_n = reactive_area_factor("+") * i_n
+    particle_flux = None
+    if active_fraction is not None:
+        particle_flux = ec.interface_li_flux(i_n, wetted_fraction)
+        i_n = active_fraction("+") * i_n
     li_flux = ec.interface_li_flux(i_n, wetted_fraction)
     i_li = ec.lithium_metal_current(lithium.exchange_current_density(c_e), phi_e, temperature,
                                     lithium.transfer_coefficient)
-    return Kinetics(i_n, eta, li_flux, i_li)
+    return Kinetics(i_n, eta, li_flux, i_li, particle_flux)
 
 
 def effective_transport(electrolyte: Any, materials_section: Any, c_e: Any, phi_e: Any,
@@ -159,7 +177,7 @@ def particle_concentration_terms(domain: Any, cathode: Any, c_s: Any, c_s_old: A
     dx, dS = domain.dx, domain.dS
     D_s = cathode.solid_diffusivity(c_s / c_max)
     terms = [ec.solid_diffusion_residual(c_s, c_s_old, v, dt, D_s, dx(PARTICLES)),
-             kinetics.surface_li_flux * v("+") * dS(tags.INTERFACE)]
+             kinetics.particle_li_flux * v("+") * dS(tags.INTERFACE)]
     if stress_enhanced is not None:
         from femsim.physics import mechanics as pm
 
@@ -177,6 +195,38 @@ def solid_potential_terms(domain: Any, phi_s: Any, w: Any, particle_conductivity
             ec.electronic_conduction_residual(phi_s, w, transport.matrix_conductivity, dx(MATRIX)),
             wetted_fraction * kinetics.reaction_current * w("+") * dS(tags.INTERFACE),
             -(collector_current(controls, phi_s) * w * ds(tags.CURRENT_COLLECTOR))]
+
+
+def matrix_potential_terms(domain: Any, phi_m: Any, phi_p: Any, w: Any, transport: Transport, conductance: Any,
+                           controls: Controls) -> list[Any]:
+    """Detachment, the matrix's solid potential φ_m: conduction on MATRIX, the contact current
+    G_p (φ_m − φ_p) leaving into the particles on their particle/matrix facets, the collector
+    current entering on the matrix's collector facets."""
+    from femsim.model.domain import COLLECTOR_MATRIX, PARTICLE_MATRIX_CONTACT
+
+    return [ec.electronic_conduction_residual(phi_m, w, transport.matrix_conductivity, domain.dx(MATRIX)),
+            contact_current(conductance, phi_m, phi_p) * w("-") * domain.dS(PARTICLE_MATRIX_CONTACT),
+            -(collector_current(controls, phi_m) * w * domain.ds_collector(COLLECTOR_MATRIX))]
+
+
+def particle_potential_terms(domain: Any, phi_m: Any, phi_p: Any, w: Any, particle_conductivity: Any,
+                             kinetics: Kinetics, wetted_fraction: float, conductance: Any,
+                             controls: Controls) -> list[Any]:
+    """Detachment, the particles' potential φ_p: conduction on PARTICLES, the reaction current
+    leaving through the interface, the contact current entering from the matrix, the collector
+    current entering on the particles' own collector facets."""
+    from femsim.model.domain import COLLECTOR_PARTICLES, PARTICLE_MATRIX_CONTACT
+
+    return [ec.electronic_conduction_residual(phi_p, w, particle_conductivity, domain.dx(PARTICLES)),
+            wetted_fraction * kinetics.reaction_current * w("+") * domain.dS(tags.INTERFACE),
+            -(contact_current(conductance, phi_m, phi_p) * w("+") * domain.dS(PARTICLE_MATRIX_CONTACT)),
+            -(collector_current(controls, phi_p) * w * domain.ds_collector(COLLECTOR_PARTICLES))]
+
+
+def contact_current(conductance: Any, phi_m: Any, phi_p: Any) -> Any:
+    """G_p (φ_m − φ_p): current density from the matrix into a particle (A/m²) on a particle/matrix
+    facet ('+' particle, '-' matrix). G_p → ∞ recovers continuity of φ_s; G_p = 0 isolates."""
+    return conductance("+") * (phi_m("-") - phi_p("+"))
 
 
 def electrolyte_concentration_terms(domain: Any, c_e: Any, c_e_old: Any, v: Any, dt: Any, porosity: dict[int, float],
@@ -210,7 +260,7 @@ def _weighted_sum(weight: float, terms: list[Any]) -> Any:
 
 
 def halfcell_residual(domain: Any, materials: Any, case: Any, u: Any, u_old: Any, tests: Any, controls: Controls,
-                      hydrostatic_stress: Any = None, reactive_area_factor: Any = None) -> HalfCellResidual:
+                      hydrostatic_stress: Any = None, damage_factors: Any = None) -> HalfCellResidual:
     """The four residual blocks of the half-cell problem.
 
     Args:
@@ -222,14 +272,20 @@ def halfcell_residual(domain: Any, materials: Any, case: Any, u: Any, u_old: Any
         controls: the Constants of the collector control and the time step.
         hydrostatic_stress: σ_h on the particles (Pa) for stress-enhanced diffusion; used when
             the case's mechanics enable it.
-        reactive_area_factor: see :func:`interface_kinetics` (None: none).
+        damage_factors: the per-particle feedback factors by name (``area_factor``,
+            ``active_fraction``, ``contact_conductance_S_m2``: DG0 Functions on the particles) of
+            the feedbacks the case's ``[damage]`` switches on; None: no feedback. With detachment
+            ``u`` holds :data:`femsim.model.fields.DETACHMENT_FIELDS`.
     """
     cathode, electrolyte, lithium = materials.cathode, materials.electrolyte, materials.counter_electrode
     mat, prot = case.materials, case.protocol
     T = prot.temperature_K
     c_max = cathode.max_concentration
     f_w = mat.wetted_fraction
-    kinetics = interface_kinetics(cathode, lithium, u, c_max, T, f_w, reactive_area_factor)
+    dmg = case.damage
+    area = damage_factors["area_factor"] if damage_factors is not None and dmg.crack_wetting else None
+    active = damage_factors["active_fraction"] if damage_factors is not None and dmg.loss_of_active_material else None
+    kinetics = interface_kinetics(cathode, lithium, u, c_max, T, f_w, area, active)
     c_s, phi_s, c_e = u["particle_concentration"], u["solid_potential"], u["electrolyte_concentration"]
     transport = effective_transport(electrolyte, mat, c_e, u["electrolyte_potential"], T)
     weights = residual_weights(c_max, prot.initial_electrolyte_concentration_mol_m3, prot.current_density_A_m2,
@@ -244,11 +300,18 @@ def halfcell_residual(domain: Any, materials: Any, case: Any, u: Any, u_old: Any
             c_max, kinetics, stress)),
         "solid_potential": _weighted_sum(weights.potential, solid_potential_terms(
             domain, phi_s, tests["solid_potential"], cathode.electronic_conductivity, transport, kinetics, f_w,
-            controls)),
+            controls)) if "particle_potential" not in u else None,
         "electrolyte_concentration": _weighted_sum(weights.electrolyte_concentration, electrolyte_concentration_terms(
             domain, c_e, u_old["electrolyte_concentration"], tests["electrolyte_concentration"], controls.dt,
             porosity, transport, kinetics)),
         "electrolyte_potential": _weighted_sum(weights.potential, electrolyte_potential_terms(
             domain, tests["electrolyte_potential"], transport, kinetics, f_w)),
     }
+    if "particle_potential" in u:
+        G, phi_p = damage_factors["contact_conductance_S_m2"], u["particle_potential"]
+        blocks["solid_potential"] = _weighted_sum(weights.potential, matrix_potential_terms(
+            domain, phi_s, phi_p, tests["solid_potential"], transport, G, controls))
+        blocks["particle_potential"] = _weighted_sum(weights.potential, particle_potential_terms(
+            domain, phi_s, phi_p, tests["particle_potential"], cathode.electronic_conductivity, kinetics, f_w, G,
+            controls))
     return HalfCellResidual(blocks, kinetics, f_w)

@@ -28,6 +28,8 @@ import numpy as np
 
 from femsim.model.domain import Domain
 from femsim.model.fields import (
+    DETACHMENT_FIELDS,
+    DETACHMENT_POTENTIAL_FIELDS,
     HALFCELL_FIELDS,
     POTENTIAL_FIELDS,
     SCALE_ELECTROLYTE_CONCENTRATION,
@@ -69,16 +71,26 @@ class HalfCellProblem:
         self.c_max = materials.cathode.max_concentration
         self.temperature = prot.temperature_K
 
+        dmg = case.damage
+        #: ``[damage] detachment``: the particles' own potential, a contact to the matrix (docs/damage.md)
+        self.detachment = bool(dmg.enabled and dmg.detachment)
+        table = DETACHMENT_FIELDS if self.detachment else HALFCELL_FIELDS
+        potential_table = DETACHMENT_POTENTIAL_FIELDS if self.detachment else POTENTIAL_FIELDS
+        #: per-particle damage feedback factors (None: no feedback), set by the run at cycle ends
+        self.damage_factors = None
+        if dmg.enabled and (dmg.crack_wetting or dmg.detachment or dmg.loss_of_active_material):
+            from femsim.physics.damage_feedback import ParticleFactors
+
+            self.damage_factors = ParticleFactors(domain, dmg.contact_conductance_S_m2)
         spaces = {region: dolfinx.fem.functionspace(getattr(domain, region).mesh, ("Lagrange", 1))
-                  for region in dict.fromkeys(f.region for f in HALFCELL_FIELDS)}
+                  for region in dict.fromkeys(f.region for f in table)}
         #: the unknowns by name and in block order (``self.unknowns``)
-        self.fields = FieldSet(HALFCELL_FIELDS, [dolfinx.fem.Function(spaces[f.region], name=f.name)
-                                                 for f in HALFCELL_FIELDS])
+        self.fields = FieldSet(table, [dolfinx.fem.Function(spaces[f.region], name=f.name) for f in table])
         self.unknowns = self.fields.functions
-        self.previous_fields = FieldSet(HALFCELL_FIELDS, [dolfinx.fem.Function(u.function_space, name=f"{u.name}_old")
-                                                          for u in self.unknowns])
+        self.previous_fields = FieldSet(table, [dolfinx.fem.Function(u.function_space, name=f"{u.name}_old")
+                                                for u in self.unknowns])
         self.previous = self.previous_fields.functions
-        tests = FieldSet(HALFCELL_FIELDS, [ufl.TestFunction(u.function_space) for u in self.unknowns])
+        tests = FieldSet(table, [ufl.TestFunction(u.function_space) for u in self.unknowns])
 
         # (typed Any: DOLFINx types Constant.value as an array, femsim assigns floats)
         self.dt: Any = dolfinx.fem.Constant(mesh, 1.0)
@@ -92,29 +104,31 @@ class HalfCellProblem:
         #: the run loop after each mechanics solve (lagged by one step), zero otherwise
         self.hydrostatic_stress = dolfinx.fem.Function(spaces["particles"], name="hydrostatic_stress")
 
+        factors = self.damage_factors.functions if self.damage_factors is not None else None
         self.residual = halfcell_residual(domain, materials, case, self.fields, self.previous_fields, tests, controls,
-                                          self.hydrostatic_stress)
+                                          self.hydrostatic_stress, factors)
         self.reaction_current = self.residual.kinetics.reaction_current
         self.interface_overpotential = self.residual.kinetics.overpotential
         self.lithium_current = self.residual.kinetics.lithium_current
-        self.residuals = [self.residual.blocks[f.name] for f in HALFCELL_FIELDS]
+        self.residuals = [self.residual.blocks[f.name] for f in table]
 
         references = {SCALE_MAX_CONCENTRATION: self.c_max, SCALE_VOLT: 1.0,
                       SCALE_ELECTROLYTE_CONCENTRATION: prot.initial_electrolyte_concentration_mol_m3}
         self.n_dofs = sum(u.function_space.dofmap.index_map.size_global for u in self.unknowns)
         #: Newton for the coupled time step
-        self.newton = NewtonSolver(self.residuals, self.unknowns, field_scales(HALFCELL_FIELDS, references),
+        self.newton = NewtonSolver(self.residuals, self.unknowns, field_scales(table, references),
                                    domain.entity_maps, case.solver, "femsim_halfcell_", time_step=self.dt)
         LOG.info("coupled problem: %d unknowns, solver preset %s", self.n_dofs, self.newton.preset)
-        potentials = self.fields.subset(POTENTIAL_FIELDS)
+        potentials = self.fields.subset(potential_table)
         #: Newton for the consistent initialisation (φ_s, φ_e with the concentrations frozen)
-        self.potential_newton = NewtonSolver([self.residual.blocks[f.name] for f in POTENTIAL_FIELDS],
-                                             potentials.functions, field_scales(POTENTIAL_FIELDS, references),
+        self.potential_newton = NewtonSolver([self.residual.blocks[f.name] for f in potential_table],
+                                             potentials.functions, field_scales(potential_table, references),
                                              domain.entity_maps, case.solver, "femsim_potentials_",
                                              initialisation=True)
         self.predictor = LevelPredictor(self.unknowns, self.previous, domain.comm,
                                         enabled=getattr(case.solver, "predictor", True))
-        self.diagnostics = HalfCellDiagnostics(domain, self.fields, self.residual.kinetics, case.materials)
+        active = factors["active_fraction"] if factors is not None and dmg.loss_of_active_material else None
+        self.diagnostics = HalfCellDiagnostics(domain, self.fields, self.residual.kinetics, case.materials, active)
 
     # -- the unknowns by name ------------------------------------------------------------------
     @property
@@ -132,6 +146,22 @@ class HalfCellProblem:
     @property
     def electrolyte_potential(self) -> Any:
         return self.fields["electrolyte_potential"]
+
+    @property
+    def particle_potential(self) -> Any:
+        """The particles' own solid potential with detachment; None otherwise."""
+        return self.fields["particle_potential"] if self.detachment else None
+
+    def _solid_potentials(self) -> list[Any]:
+        return [self.solid_potential] + ([self.particle_potential] if self.detachment else [])
+
+    def set_damage_factors(self, values: dict[str, np.ndarray]) -> None:
+        """Per-particle feedback factors by name (:class:`femsim.physics.damage_feedback.ParticleFactors`);
+        a lagged preset refreshes its Jacobian (the interface terms changed)."""
+        if self.damage_factors is None:
+            return
+        self.damage_factors.set(values)
+        self.newton.refresh_jacobian()
 
     # -- solver facts -----------------------------------------------------------------------------
     @property
@@ -210,7 +240,8 @@ class HalfCellProblem:
         x0 = prot.initial_stoichiometry
         self.particle_concentration.x.array[:] = x0 * self.c_max
         self.electrolyte_concentration.x.array[:] = prot.initial_electrolyte_concentration_mol_m3
-        self.solid_potential.x.array[:] = float(self.materials.cathode.open_circuit_potential(x0))
+        for phi in self._solid_potentials():
+            phi.x.array[:] = float(self.materials.cathode.open_circuit_potential(x0))
         self.electrolyte_potential.x.array[:] = 0.0
         self.commit()
 
@@ -253,8 +284,11 @@ class HalfCellProblem:
         from femsim.parameters import FARADAY, GAS_CONSTANT
 
         self._set_control(control)
+        solid = self._solid_potentials()
         if self.control_mode == "voltage":
-            self.solid_potential.x.array[:] += control - self.voltage()
+            shift = control - self.voltage()
+            for phi in solid:
+                phi.x.array[:] += shift
             applied_current_density = 0.0
         else:
             applied_current_density = control
@@ -264,13 +298,16 @@ class HalfCellProblem:
         c_e = ce.mean() if ce.size else 1000.0
         i0 = float(self.materials.cathode.exchange_current_density(c_e, x * self.c_max))
         eta = 2 * GAS_CONSTANT * self.temperature / FARADAY * np.arcsinh(mean_current / (2 * i0))
-        self.solid_potential.x.array[:] += eta
-        guess = [self.solid_potential.x.array.copy(), self.electrolyte_potential.x.array.copy()]
+        for phi in solid:
+            phi.x.array[:] += eta
+        fields = [*solid, self.electrolyte_potential]
+        guess = [u.x.array.copy() for u in fields]
         line_search = self.potential_newton.snes.getLineSearch()
         result = (False, 0, "")
         for kind in ("basic", "bt"):  # plain Newton from the kinetic guess; backtracking if that fails
             line_search.setType(kind)
-            self.solid_potential.x.array[:], self.electrolyte_potential.x.array[:] = guess
+            for u, g in zip(fields, guess):
+                u.x.array[:] = g
             result = self.potential_newton.solve()
             if result[0]:
                 break

