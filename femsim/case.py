@@ -206,7 +206,8 @@ class Damage:
     window_um: float = spec(10.0, gt=0, unit="µm", doc="depth window of damage_profile.csv")
     crack_wetting: bool = spec(False, doc="feedback: the crack surface gained since assembly, 2 ρ_cr w_cr (l − l_0) "
                                           "per unit surface, adds reactive area (factor on the Butler–Volmer flux)")
-    wetted_crack_fraction: float = spec(1.0, ge=0, le=1, doc="fraction of the gained crack surface wetted by electrolyte")
+    wetted_crack_fraction: float = spec(1.0, ge=0, le=1,
+                                        doc="fraction of the gained crack surface wetted by electrolyte")
     detachment: bool = spec(False, doc="feedback: a contact conductance G = G_0 max(0, 1 − δ/δ_iso) between particle "
                                        "and carbon-binder matrix (δ: crack fraction gained); δ ≥ δ_iso isolates")
     contact_conductance_S_m2: float = spec(1e9, gt=0, unit="S/m²",
@@ -274,7 +275,8 @@ def _cross_checks(case: Case) -> list[str]:
         if getattr(case.damage, key) and not case.damage.enabled:
             problems.append(f"damage.{key}: needs damage.enabled = true")
     if case.damage.crack_wetting and case.damage.model != "paris":
-        problems.append(f"damage.crack_wetting: needs damage.model = 'paris' (a crack length), got '{case.damage.model}'")
+        problems.append(f"damage.crack_wetting: needs damage.model = 'paris' (a crack length), "
+                        f"got '{case.damage.model}'")
     if case.mechanics.stress_enhanced_diffusion and case.mechanics.every_n_steps != 1:
         problems.append(f"mechanics.every_n_steps: must be 1 with stress_enhanced_diffusion (σ_h is updated "
                         f"every step), got {case.mechanics.every_n_steps}")

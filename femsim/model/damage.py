@@ -193,8 +193,8 @@ class CycleJumps:
     After every simulated cycle, :meth:`after_cycle` gets the cycle's damage increment at the
     reference state (:meth:`ParticleDamage.increments`: the growth the cycle's amplitudes give
     an initial crack, the cycle's failure probability and active-material loss; the growth of the
-    increment with the crack length itself is integrated exactly by the jump) and returns k, the cycles to extrapolate before the
-    next simulated one. When two consecutive simulated cycles' increments agree within
+    increment with the crack length itself is integrated exactly by the jump) and returns k, the
+    cycles to extrapolate before the next simulated one. When two consecutive simulated cycles' increments agree within
     ``tolerance`` (max |Δ_c − Δ_{c−1}| / max |Δ_{c−1}|), the damage is extrapolated over k cycles
     with the last amplitudes (the exact Paris integral at constant amplitude); k doubles up to
     ``max_jump`` while the next simulated cycle agrees and falls back to 0 (every cycle simulated)

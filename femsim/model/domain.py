@@ -107,7 +107,8 @@ class Domain:
         self.ds_collector_electrolyte = ufl.Measure(
             "ds", domain=mesh, subdomain_data=[(tags.CURRENT_COLLECTOR, self._collector_facets(MATRIX))])
         self.ds_collector = ufl.Measure("ds", domain=mesh, subdomain_data=[
-            (COLLECTOR_MATRIX, self._collector_facets(MATRIX)), (COLLECTOR_PARTICLES, self._collector_facets(PARTICLES))])
+            (COLLECTOR_MATRIX, self._collector_facets(MATRIX)),
+            (COLLECTOR_PARTICLES, self._collector_facets(PARTICLES))])
         sep = self.facet_tags.find(tags.CATHODE_SEPARATOR)
         sep_data = dolfinx.fem.compute_integration_domains(dolfinx.fem.IntegralType.interior_facet,
                                                            mesh.topology, sep)

@@ -47,7 +47,9 @@ class HalfCellDiagnostics:
             self._voltage_form = form(u["solid_potential"] * d.ds(tags.CURRENT_COLLECTOR))
         self._interface_current_form = form(mat.wetted_fraction * kinetics.reaction_current * d.dS(tags.INTERFACE))
         self._lithium_current_form = form(kinetics.lithium_current * d.ds(tags.LI_METAL))
-        inventory = u["particle_concentration"] if active_fraction is None else active_fraction * u["particle_concentration"]
+        inventory = u["particle_concentration"]
+        if active_fraction is not None:
+            inventory = active_fraction * inventory
         self._li_inventory_form = form(inventory * d.dx(PARTICLES))
         one = dolfinx.fem.Constant(d.mesh, 1.0)
         self._phi_e_collector = (form(phi_e * d.ds_collector_electrolyte(tags.CURRENT_COLLECTOR)),

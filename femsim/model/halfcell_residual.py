@@ -110,7 +110,8 @@ def residual_weights(c_max: float, c_e0: float, current_density_A_m2: float, c_r
 
 
 def interface_kinetics(cathode: Any, lithium: Any, u: Any, c_max: float, temperature: float,
-                       wetted_fraction: float, reactive_area_factor: Any = None, active_fraction: Any = None) -> Kinetics:
+                       wetted_fraction: float, reactive_area_factor: Any = None,
+                       active_fraction: Any = None) -> Kinetics:
     """Butler–Volmer on the particle interface ('+' particle, '-' electrolyte) and at the Li metal.
 
     ``u``: the unknowns by field name (the overpotential uses ``particle_potential`` when there is

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "verification"))
-from _halfcell_helpers import make_case, shared_dir  # noqa: E402
-
 from femsim.parameters import FARADAY  # noqa: E402
+
+from _halfcell_helpers import make_case, shared_dir  # noqa: E402
 
 ROWS = [(1, 4.0, 4.0, 3.5, 2.5), (2, 4.0, 4.0, 9.5, 2.5)]  # 1 near the collector, 2 near the separator
 BOX = (8.0, 8.0, 13.0)
