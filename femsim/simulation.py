@@ -349,7 +349,11 @@ class Simulation:
         damage, tables = self.damage_cycles.tables(self.damage_cycles.cycles_completed(last))
         for name, (header, rows) in tables.items():
             self.writer.write_table(name, header, rows)
-        self.problem.set_damage_factors(damage.factors())
+        factors = damage.factors()
+        self.problem.set_damage_factors(factors)
+        if self.case.damage.detachment and not np.any(factors["contact_conductance_S_m2"] > 0):
+            LOG.warning("cycle %d: every particle is detached from the matrix (G = 0): current can only pass "
+                        "through particles touching the collector", damage.cycles_done)
 
     def _finish(self, status: str, termination: str, reason: str = "") -> RunResult:
         st = self.stepper.state if hasattr(self, "stepper") else None

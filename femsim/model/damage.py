@@ -196,7 +196,8 @@ class CycleJumps:
     increment with the crack length itself is integrated exactly by the jump) and returns k, the
     cycles to extrapolate before the next simulated one. When two consecutive simulated cycles' increments agree within
     ``tolerance`` (max |Δ_c − Δ_{c−1}| / max |Δ_{c−1}|), the damage is extrapolated over k cycles
-    with the last amplitudes (the exact Paris integral at constant amplitude); k doubles up to
+    (in a run: with the amplitudes extrapolated linearly from the last two simulated cycles,
+    :func:`femsim.model.damage_history.replay`; here: with the last ones); k doubles up to
     ``max_jump`` while the next simulated cycle agrees and falls back to 0 (every cycle simulated)
     when it does not. The last requested cycle is always simulated.
     """

@@ -76,9 +76,11 @@ class CycleStressHistory:
 def replay(history: CycleStressHistory, cycles_completed: int, ids: np.ndarray, radius_m: np.ndarray,
            law: DamageLaw, on_cycle: Any = None) -> ParticleDamage:
     """The damage after ``cycles_completed`` cycles: the simulated cycles' amplitudes applied in
-    order, each jump extrapolated with the amplitudes of the cycle before it. ``on_cycle(damage)``
-    is called after every simulated cycle and every jump."""
+    order; over a jump the amplitudes are extrapolated linearly in the cycle number from the
+    last two simulated cycles (held constant after the first simulated cycle; σ_t ≥ 0, P_f in
+    [0, 1]). ``on_cycle(damage)`` is called after every cycle, the extrapolated ones included."""
     damage = ParticleDamage(ids, radius_m, law)
+    previous: tuple[int, np.ndarray, np.ndarray] | None = None
     for cycle in sorted(c for c in history.peaks if c <= cycles_completed):
         sigma, pf = history.drivers(cycle)
         duration = history.duration_s.get(cycle, 0.0)
@@ -87,10 +89,16 @@ def replay(history: CycleStressHistory, cycles_completed: int, ids: np.ndarray, 
         if on_cycle is not None:
             on_cycle(damage)
         k = history.jumps.get(cycle, 0)
-        for _ in range(k if cycle + k <= cycles_completed else 0):  # one row per extrapolated cycle
-            damage.advance(sigma, pf, 1, duration)
+        slope_sigma, slope_pf = np.zeros_like(sigma), np.zeros_like(pf)
+        if previous is not None:
+            gap = cycle - previous[0]
+            slope_sigma, slope_pf = (sigma - previous[1]) / gap, (pf - previous[2]) / gap
+        for i in range(1, (k if cycle + k <= cycles_completed else 0) + 1):  # one row per extrapolated cycle
+            damage.advance(np.maximum(sigma + i * slope_sigma, 0.0), np.clip(pf + i * slope_pf, 0.0, 1.0), 1,
+                           duration)
             if on_cycle is not None:
                 on_cycle(damage)
+        previous = (cycle, sigma, pf)
     return damage
 
 
