@@ -293,8 +293,9 @@ def build_steps(protocol: Any, given: set[str] | None = None) -> tuple[list[Step
     """The step list of a ``[protocol]`` section (one cycle) and the problems found.
 
     ``given`` are the keys present in the section's TOML table (shorthand keys next to ``steps``
-    are reported). Without ``steps`` or ``step`` the shorthand ``mode``/``c_rate``/``voltage_cutoff_V``/``end_time_s``/``rest_s`` is one CC
-    step (for the end time or until the cut-off) and an optional rest.
+    are reported). Without ``steps`` or ``step`` the shorthand
+    ``mode``/``c_rate``/``voltage_cutoff_V``/``end_time_s``/``rest_s`` is one CC step (for the end time or
+    until the cut-off) and an optional rest.
     """
     one_c = protocol.capacity_mAh_cm2 * 10.0  # A/m² of 1C
     problems: list[str] = []
@@ -304,11 +305,12 @@ def build_steps(protocol: Any, given: set[str] | None = None) -> tuple[list[Step
         return [], ["protocol.steps: give either 'steps' (strings) or [[protocol.step]] tables, not both"]
     if strings is None and tables is None:
         mode = protocol.mode.capitalize()
-        text = f"{mode} at {protocol.c_rate!r}C for {protocol.t_end_s!r} seconds or until {protocol.voltage_cutoff_V!r} V"
-        steps = [parse_step(text, one_c)]
+        text = (f"{mode} at {protocol.c_rate!r}C for {protocol.t_end_s!r} seconds "
+                f"or until {protocol.voltage_cutoff_V!r} V")
+        shorthand = [parse_step(text, one_c)]
         if protocol.rest_s > 0:
-            steps.append(parse_step(f"Rest for {protocol.rest_s!r} seconds", one_c))
-        return steps, problems
+            shorthand.append(parse_step(f"Rest for {protocol.rest_s!r} seconds", one_c))
+        return shorthand, problems
     for key in ("mode", "voltage_cutoff_V", "rest_s"):
         if key in given:
             problems.append(f"protocol.{key}: not used with protocol.steps (write it as a step)")

@@ -75,7 +75,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--merge-factor", type=float, default=d.merge_factor,
                    help="merge a seed within this × the inscribed radius of a higher one (%(default)s)")
     g.add_argument("--saddle-ratio", type=float, default=d.saddle_ratio,
-                   help="merge seeds joined by a neck wider than this × the lower seed's radius, 0 = off (default: 0.9 on grey volumes, else 0.75)")
+                   help="merge seeds joined by a neck wider than this × the lower seed's radius, 0 = off "
+                        "(default: 0.9 on grey volumes, else 0.75)")
     g.add_argument("--min-seed-radius", type=float, default=d.min_seed_radius,
                    help="smallest seed, voxels (%(default)s)")
     g.add_argument("--min-voxels", type=int, default=d.min_voxels, help="drop smaller particles (%(default)s)")

@@ -11,7 +11,8 @@ Steps (2D and 3D alike):
    ``min_radius_vox`` (see :func:`find_markers`). The watershed of −distance restricted to ``filled`` gives the labels.
 3. Per particle: ``envelope = fill_holes(closing(solid ∩ label, r_envelope))`` (default radius 3
    voxels, so open cracks reaching the surface are counted) restricted to the label and to
-   still-unclaimed background voxels; crack/void voxels are ``envelope ∖ solid``. The label image returned is the union of the envelopes.
+   still-unclaimed background voxels; crack/void voxels are ``envelope ∖ solid``. The label image
+   returned is the union of the envelopes.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def footprint(ndim: int, radius: int) -> np.ndarray:
     """Ball (3D) or disk (2D) structuring element of the given radius (voxels)."""
     r = int(radius)
     grids = np.ogrid[tuple(slice(-r, r + 1) for _ in range(ndim))]
-    return sum(g * g for g in grids) <= r * r + 1e-9
+    return np.asarray(sum(g * g for g in grids) <= r * r + 1e-9)
 
 
 def fill_particles(solid: np.ndarray, close_radius: int = 1, max_hole_radius: float | None = None) -> np.ndarray:

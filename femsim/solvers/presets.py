@@ -185,9 +185,10 @@ def linear_options(preset: str, fields: list[str] | None = None) -> dict[str, An
             "snes_lag_preconditioner": LAG_PC,
             "snes_lag_preconditioner_persists": True,
         }
-        for k, group in enumerate(field_splits(fields or [])):
+        names = fields or []
+        for k, group in enumerate(field_splits(names)):
             prefix = f"fieldsplit_{k}_"
-            ilu = all(fields[b] in ILU_FIELDS for b in group)
+            ilu = all(names[b] in ILU_FIELDS for b in group)
             opts.update(_ilu(prefix) if ilu else _gamg(prefix))
         return opts
     raise ValueError(f"unknown solver preset {preset!r}")
@@ -251,7 +252,10 @@ class MigrationEliminationPC:
 
     def __init__(self, prefix: str, splits: list[tuple[str, Any]], conc_is: Any, pot_is: Any):
         self.prefix, self.splits, self.conc_is, self.pot_is = prefix, splits, conc_is, pot_is
-        self.T = self.M = self.inner = self.work = None
+        self.T: Any = None  # T = I − diag(α) E (PETSc Mat), built at set-up
+        self.M: Any = None  # T·J
+        self.inner: Any = None  # the field-split PC of M
+        self.work: Any = None
         self.setups = 0
 
     def _build_T(self, P: Any) -> Any:
@@ -276,7 +280,9 @@ class MigrationEliminationPC:
         # is not required by MatCreateMPIAIJWithArrays, but keep the diagonal first anyway)
         indices[indptr[rows_c] + 1] = cols_p
         data[indptr[rows_c] + 1] = -alpha
-        T = PETSc.Mat().createAIJWithArrays(((n, None), (n, None)), (indptr, indices, data), comm=P.comm)
+        # petsc4py's stubs allow neither None (PETSC_DECIDE) global sizes nor ndarray CSR arrays
+        T = PETSc.Mat().createAIJWithArrays(((n, None), (n, None)), (indptr, indices, data),  # type: ignore[arg-type]
+                                            comm=P.comm)
         T.assemble()
         return T
 
@@ -326,9 +332,9 @@ def configure_field_split(problem: Any, unknowns: list[Any], options: dict[str, 
     # NonlinearProblem removes its options from the database after SNES.setFromOptions, but
     # the split sub-KSPs are configured at PCSetUp: keep the split options under the prefix.
     db = PETSc.Options()
-    for k, v in options.items():
-        if k.startswith("fieldsplit_"):
-            db[f"{prefix}{k}"] = v
+    for key, value in options.items():
+        if key.startswith("fieldsplit_"):
+            db.setValue(f"{prefix}{key}", value)
     ises = block_index_sets(problem, unknowns)
     splits = []
     for k, group in enumerate(field_splits(fields)):

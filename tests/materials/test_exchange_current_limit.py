@@ -21,7 +21,8 @@ def _closed_form(c_e: float, c_s: np.ndarray) -> np.ndarray:
 
 
 def test_unchanged_away_from_the_limits():
-    x = np.concatenate([[VANISHING_POWER_WIDTH, 1e-4, 1 - 1e-4, 1 - VANISHING_POWER_WIDTH], np.linspace(0.01, 0.99, 50)])
+    x = np.concatenate([[VANISHING_POWER_WIDTH, 1e-4, 1 - 1e-4, 1 - VANISHING_POWER_WIDTH],
+                        np.linspace(0.01, 0.99, 50)])
     i0 = CATHODE.exchange_current_density(900.0, x * C_MAX)
     np.testing.assert_allclose(i0, _closed_form(900.0, x * C_MAX), rtol=1e-12)
 
