@@ -49,11 +49,11 @@ class InputError(Exception):
 
     Args:
         message: what is wrong, naming the offending key/row/value.
-        file: the file concerned (printed first), if any.
+        file: the file concerned (printed first), if any: a str or a path (stored as str).
         problems: further one-line problems when several were found at once.
     """
 
-    def __init__(self, message: str, file: str | None = None, problems: list[str] | None = None):
+    def __init__(self, message: str, file: str | os.PathLike[str] | None = None, problems: list[str] | None = None):
         self.file = str(file) if file is not None else None
         self.message = message
         self.problems = list(problems or [])
