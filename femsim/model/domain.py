@@ -88,6 +88,10 @@ class Domain:
         self.entity_maps = [self.particles.cell_map, self.conductor.cell_map, self.electrolyte.cell_map]
         # particle id of each local cell of the particle submesh
         self.particle_cell_ids = self.cell_particle_id[self.particles.parent_cells]
+        #: the particle ids of all ranks, sorted: the slot order of every per-particle table
+        n_owned = self.particles.mesh.topology.index_map(3).size_local
+        owned = set(self.particle_cell_ids[:n_owned].tolist())
+        self.particle_ids = np.array(sorted(set().union(*self.comm.allgather(owned))), dtype=np.int64)
 
         self.dx = ufl.Measure("dx", domain=mesh, subdomain_data=self.region_tags,
                               metadata={"quadrature_degree": bulk_quadrature_degree})

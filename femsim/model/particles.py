@@ -33,8 +33,7 @@ class ParticleStatistics:
         comm = domain.comm
         pmesh = domain.particles.mesh
         n_owned = pmesh.topology.index_map(3).size_local
-        ids_local = domain.particle_cell_ids[:n_owned]
-        self.ids = np.array(sorted(set().union(*comm.allgather(set(ids_local.tolist())))), dtype=np.int64)
+        self.ids = domain.particle_ids
         self._index = {int(i): k for k, i in enumerate(self.ids)}
         self._cell_slot = np.array([self._index[int(i)] for i in domain.particle_cell_ids], dtype=np.int64)
         self._owned_slot = self._cell_slot[:n_owned]

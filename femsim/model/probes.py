@@ -41,8 +41,7 @@ class NodalParticleMap:
         self.comm, self._mpi = domain.comm, MPI
         pmesh = domain.particles.mesh
         n_owned_cells = pmesh.topology.index_map(3).size_local
-        ids_local = domain.particle_cell_ids[:n_owned_cells]
-        self.ids = np.array(sorted(set().union(*self.comm.allgather(set(ids_local.tolist())))), dtype=np.int64)
+        self.ids = domain.particle_ids
         lookup = np.full(int(self.ids.max()) + 2 if len(self.ids) else 1, -1, dtype=np.int64)
         lookup[self.ids] = np.arange(len(self.ids))
         self.cell_slot = lookup[domain.particle_cell_ids]  # owned + ghost cells

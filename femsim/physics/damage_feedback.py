@@ -29,9 +29,7 @@ class ParticleFactors:
 
     def __init__(self, domain: Any, contact_conductance_S_m2: float):
         dolfinx = import_dolfinx()
-        n_owned = domain.particles.mesh.topology.index_map(3).size_local
-        owned = set(domain.particle_cell_ids[:n_owned].tolist())
-        self.ids = np.array(sorted(set().union(*domain.comm.allgather(owned))), dtype=np.int64)
+        self.ids = domain.particle_ids
         space = dolfinx.fem.functionspace(domain.particles.mesh, ("DG", 0))
         self.functions = {name: dolfinx.fem.Function(space, name=name) for name in FACTOR_COLUMNS}
         self._dofs = np.asarray(space.dofmap.list[:, 0], dtype=np.int64)
