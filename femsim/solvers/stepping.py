@@ -16,8 +16,8 @@ and ``applied_current()`` (see :class:`femsim.solvers.halfcell.HalfCellProblem`)
 * output times, output periods and step ends by time (``for``) are hit exactly (dt is clipped to
   land on them); a CC step's capacity limit is hit exactly the same way;
 * a step that crosses an ``until`` condition is repeated with a secant estimate of the crossing
-  (the step fraction rounded to 1e-4) until it is within tolerance: voltage within ``cutoff_tolerance_V``, current within
-  :data:`CURRENT_TOLERANCE` of the threshold, a hold's capacity within :data:`CAPACITY_TOLERANCE`.
+  (the step fraction rounded to 1e-4) until it is within tolerance: voltage within ``cutoff_tolerance_V``,
+  current within :data:`CURRENT_TOLERANCE` of the threshold, a hold's capacity within :data:`CAPACITY_TOLERANCE`.
 """
 
 from __future__ import annotations
@@ -207,10 +207,11 @@ class ProtocolStepper:
                     and dt > sv.dt_min_s * 1.0001):
                 self._reject(f"voltage jump {voltage - st.voltage_V:+.4f} V at dt = {dt:.3g} s", dt, fatal=False)
                 continue
+            reference_A_m2 = max(abs(st.current_A_m2), 1e-12)
             if (self.step.potentiostatic and abs(current - st.current_A_m2) > sv.max_hold_current_change
-                    * max(abs(st.current_A_m2), 1e-12) and dt > sv.dt_min_s * 1.0001):
-                self._reject(f"hold current change {current / st.current_A_m2 - 1:+.3f} (relative) at dt = {dt:.3g} s",
-                             dt, fatal=False)
+                    * reference_A_m2 and dt > sv.dt_min_s * 1.0001):
+                change = (current - st.current_A_m2) / reference_A_m2
+                self._reject(f"hold current change {change:+.3f} (relative) at dt = {dt:.3g} s", dt, fatal=False)
                 continue
             met = self._gap(voltage, current, charge)
             if met is not None:
