@@ -95,3 +95,55 @@ def test_crack_length_is_the_paris_integral_of_the_computed_amplitudes(sphere_ru
     # the class of the one particle, cycle by cycle (wetting grows the area: l 25 → 41 nm, least → mild at cycle 4)
     assert [(r["cycle"], r["n_particles"], float(r["fraction_least"]), float(r["fraction_mild"])) for r in profile] == [
         (d["cycle"], "1", float(d["class"] == "least"), float(d["class"] == "mild")) for d in damage]
+
+
+def test_resume_between_jumps_gives_the_uninterrupted_damage(sphere_run, tmp_path):
+    """Killed (SIGKILL) in cycle 5, after cycle 4 was extrapolated, and resumed with ``--resume``:
+    the same jumps, cycles.csv and damage.csv as the uninterrupted run (``sphere_run``)."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from _reliability_helpers import env, femsim_cmd
+
+    text = CASE.replace("progress = false", "progress = false\nsnapshot_every_steps = 1")
+    write_small_case(tmp_path, text, table_text="id,x,y,z,radius\n1,5.0,5.0,5.0,3.5\n")
+    out = tmp_path / "out"
+    args = ["run", str(tmp_path / "case.toml"), "--out", str(out)]
+    proc = subprocess.Popen(femsim_cmd(args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env(),
+                            start_new_session=True)
+    try:
+        t0, jumped = time.monotonic(), None  # kill at the first snapshot after the jump over cycle 4
+        while True:
+            assert proc.poll() is None, "the run ended before it could be killed after the jump"
+            assert time.monotonic() - t0 < 600
+            if jumped is None and (out / "damage.csv").exists() and \
+                    any(r["cycle"] == "4" for r in _rows(out / "damage.csv")):
+                jumped = {p.name for p in (out / "snapshots").glob("step_*")}
+            elif jumped is not None and {p.name for p in (out / "snapshots").glob("step_*")} - jumped:
+                break
+            time.sleep(0.02)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert json.loads((out / "run.json").read_text())["status"] == "running"
+    assert [int(r["cycle"]) for r in _rows(out / "damage.csv")] == [1, 2, 3, 4]
+    done = run_femsim([*args, "--resume"], timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads((out / "run.json").read_text())["summary"]
+    reference = json.loads((sphere_run / "run.json").read_text())["summary"]
+    assert summary["cycle_jumps"] == reference["cycle_jumps"] == [[4, 1]]
+    assert summary["cycles_simulated"] == reference["cycles_simulated"] == 4
+    for name in ("damage.csv", "cycles.csv", "damage_profile.csv"):
+        resumed, uninterrupted = _rows(out / name), _rows(sphere_run / name)
+        assert [list(r) for r in resumed] == [list(r) for r in uninterrupted], name
+        for a, b in zip(resumed, uninterrupted):
+            for key, value in b.items():
+                try:
+                    assert float(a[key]) == pytest.approx(float(value), rel=1e-9, abs=1e-30), (name, key)
+                except ValueError:
+                    assert a[key] == value, (name, key)
