@@ -37,10 +37,12 @@ def _time_v(stderr: str) -> dict[str, float]:
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", stderr)
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr)
     user = re.search(r"User time \(seconds\): (\S+)", stderr)
+    system = re.search(r"System time \(seconds\): (\S+)", stderr)
     parts = [float(p) for p in wall.group(1).split(":")] if wall else []
     seconds = sum(p * 60 ** k for k, p in enumerate(reversed(parts)))
     return {"wall_s": seconds, "peak_rss_gb": int(rss.group(1)) / 1024**2 if rss else float("nan"),
-            "user_s": float(user.group(1)) if user else float("nan")}
+            "user_s": float(user.group(1)) if user else float("nan"),
+            "system_s": float(system.group(1)) if system else float("nan")}
 
 
 def check_report(report: dict) -> dict:
@@ -58,9 +60,9 @@ def check_report(report: dict) -> dict:
             "n_adjustments": len(report["adjustments"]), "builder_timing_s": report["timing_s"]}
 
 
-def mesh_one(case: Path, out: Path) -> dict:
+def mesh_one(case: Path, out: Path, nice: int = 10) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    cmd = ["/usr/bin/time", "-v", "nice", "-n", "10", sys.executable, "-m", "femsim.cli", "mesh", "--force",
+    cmd = ["/usr/bin/time", "-v", "nice", "-n", str(nice), sys.executable, "-m", "femsim.cli", "mesh", "--force",
            "--allow-large", "--out", str(out), str(case)]
     load0 = os.getloadavg()
     t0 = time.time()
@@ -80,15 +82,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("cases", nargs="+", type=Path)
     ap.add_argument("--keep", type=Path, help="keep the meshes under this folder (one sub-folder per case)")
+    ap.add_argument("--nice", type=int, default=10, help="niceness of the meshing process (default 10)")
+    ap.add_argument("--tag", default="", help="suffix of the results file name")
     args = ap.parse_args(argv)
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"mesh_scaling_{stamp}.json"
+    path = RESULTS / f"mesh_scaling_{stamp}{'_' + args.tag if args.tag else ''}.json"
     result = {"machine": {"hostname": platform.node(), "cpus": os.cpu_count(),
                           "note": "shared development machine: see loadavg per case"}, "cases": []}
     for case in args.cases:
         out = (args.keep / case.stem) if args.keep else Path(tempfile.mkdtemp(prefix=f"mesh_{case.stem}_"))
-        entry = mesh_one(case, out)
+        entry = mesh_one(case, out, args.nice)
         result["cases"].append(entry)
         path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
         print(

@@ -238,7 +238,7 @@ def worker(args: argparse.Namespace) -> None:
         tried = max(counters["steps_tried"], 1)
         row = {
             "case": str(args.case), "level": args.level, "ranks": comm.size, "preset": problem.preset,
-            "dofs": problem.n_dofs, "cells": n_cells,
+            "dofs": problem.n_dofs, "cells": n_cells, "displacement_dofs": getattr(mech, "n_dofs", None),
             "mesh_s": sim.timings.get("mesh_s"), "setup_s": sim.timings.get("setup_s"),
             "termination": termination, "accepted_steps": n_acc, "tried_steps": counters["steps_tried"],
             "newton_iterations": counters["newton"], "krylov_iterations": counters["krylov"],
@@ -287,6 +287,8 @@ def main() -> None:
     ap.add_argument("--mechanics", action="store_true", help="solve the stress every step")
     ap.add_argument("--mesh-file", default="", help="cached .msh for the default level")
     ap.add_argument("--tag", default="", help="label appended to the output file names")
+    ap.add_argument("--runs", default="", help="comma list of CASE:RANKS[:LEVEL] (instead of --case/--levels/--ranks), "
+                                               "e.g. cases/5C.toml:1,cases/region/double_rve.toml:2 (weak scaling)")
     ap.add_argument("--timeout", type=float, default=3600.0)
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--level", default="default", help=argparse.SUPPRESS)
@@ -300,46 +302,16 @@ def main() -> None:
     stamp = time.strftime("%Y%m%dT%H%M%S") + (f"_{args.tag}" if args.tag else "")
     mpiexec = str(Path(sys.executable).with_name("mpiexec"))
     rows = []
-    case_stem = Path(args.case).stem
-    default_mesh = args.mesh_file or str(ROOT / "results" / case_stem / "mesh" / "rve.msh")
-    if not args.mesh_file and "default" in args.levels.split(","):
-        # (re)mesh the case's default level where `femsim run` keeps it: `femsim mesh` reuses the
-        # cached file only when its input hash matches the case, so a stale mesh is never timed
-        femsim = str(Path(sys.executable).with_name("femsim"))
-        subprocess.run([femsim, "mesh", args.case], cwd=ROOT, check=True, capture_output=True)
-    for level in args.levels.split(","):
-        for ranks in [int(r) for r in args.ranks.split(",")]:
-            out_dir = Path(tempfile.gettempdir()) / f"femsim_bench_{case_stem}_{level}"
-            json_out = Path(tempfile.mkstemp(suffix=".json")[1])
-            cmd = [mpiexec, "-n", str(ranks), sys.executable, __file__, "--worker", "--case", args.case,
-                   "--level", level, "--out-dir", str(out_dir), "--json-out", str(json_out),
-                   "--steps", str(args.steps), "--dt0", str(args.dt0)]
-            if args.preset:
-                cmd += ["--preset", args.preset]
-            if args.mechanics:
-                cmd.append("--mechanics")
-            if level == "default" and Path(default_mesh).is_file():
-                cmd += ["--mesh-file", default_mesh]
-            print(f"[bench] {level} on {ranks} rank(s) ...", flush=True)
-            t0 = time.perf_counter()
-            try:
-                proc = subprocess.run(cmd, cwd=ROOT, timeout=args.timeout, capture_output=True, text=True)
-            except subprocess.TimeoutExpired:
-                print(f"[bench] {level} x{ranks}: timed out after {args.timeout:g} s", flush=True)
-                rows.append({"level": level, "ranks": ranks, "error": f"timeout {args.timeout:g} s"})
-                continue
-            if proc.returncode != 0 or not json_out.stat().st_size:
-                print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
-                rows.append({"level": level, "ranks": ranks, "error": proc.returncode})
-                continue
-            row = json.loads(json_out.read_text())
-            json_out.unlink()
-            row["process_wall_s"] = time.perf_counter() - t0
-            rows.append(row)
-            print(f"[bench] {level} x{ranks}: {row['dofs']} dofs, {row['accepted_steps']} steps, "
-                  f"{row['newton_per_step']:.2f} Newton/step, {row['krylov_per_newton']:.1f} Krylov/Newton, "
-                  f"step {row['step_wall_mean_s']:.2f} s wall / {row['step_cpu_mean_s']:.2f} s cpu = "
-                  f"{row['step_pse_cpu']:.1f} PSE (cpu), RSS {row['peak_rss_max_rank_GB']:.2f} GB", flush=True)
+    for case, level, ranks in plan(args):
+        row = run_one(args, case, level, ranks, mpiexec)
+        rows.append(row)
+        if "error" in row:
+            continue
+        print(f"[bench] {Path(case).stem} {level} x{ranks}: {row['dofs']} dofs, {row['accepted_steps']} steps, "
+              f"{row['newton_per_step']:.2f} Newton/step, {row['krylov_per_newton']:.1f} Krylov/Newton, "
+              f"step {row['step_wall_mean_s']:.2f} s wall / {row['step_cpu_mean_s']:.2f} s cpu = "
+              f"{row['step_pse_cpu']:.1f} PSE (cpu), RSS {row['peak_rss_max_rank_GB']:.2f} GB, "
+              f"load {row['loadavg_end']:.1f}", flush=True)
     summary = {"machine": machine(), "args": vars(args), "runs": rows, "derived": derived(rows)}
     (RESULTS / f"solver_scaling_{stamp}.json").write_text(json.dumps(summary, indent=1, default=str))
     keys = [k for k in (rows[0].keys() if rows else []) if k != "voltage_series"]
@@ -354,10 +326,77 @@ def main() -> None:
     print(f"[bench] wrote {RESULTS / f'solver_scaling_{stamp}.json'} and .csv")
 
 
+def plan(args: argparse.Namespace) -> list[tuple[str, str, int]]:
+    """(case, level, ranks) of every run: ``--runs`` as given, else every level x rank count of ``--case``."""
+    if args.runs:
+        out = []
+        for item in args.runs.split(","):
+            case, ranks, *level = item.split(":")
+            out.append((case, level[0] if level else "default", int(ranks)))
+        return out
+    return [(args.case, level, int(r)) for level in args.levels.split(",") for r in args.ranks.split(",")]
+
+
+_MESHED: set[str] = set()
+
+
+def run_one(args: argparse.Namespace, case: str, level: str, ranks: int, mpiexec: str) -> dict:
+    """One worker run under ``mpiexec -n ranks``; the row of results (or an error row)."""
+    case_stem = Path(case).stem
+    default_mesh = args.mesh_file or str(ROOT / "results" / case_stem / "mesh" / "rve.msh")
+    if not args.mesh_file and level == "default" and case not in _MESHED:
+        # (re)mesh the case's default level where `femsim run` keeps it: `femsim mesh` reuses the
+        # cached file only when its input hash matches the case, so a stale mesh is never timed
+        femsim = str(Path(sys.executable).with_name("femsim"))
+        subprocess.run([femsim, "mesh", case], cwd=ROOT, check=True, capture_output=True)
+        _MESHED.add(case)
+    out_dir = Path(tempfile.gettempdir()) / f"femsim_bench_{case_stem}_{level}"
+    json_out = Path(tempfile.mkstemp(suffix=".json")[1])
+    cmd = [mpiexec, "-n", str(ranks), sys.executable, __file__, "--worker", "--case", case,
+           "--level", level, "--out-dir", str(out_dir), "--json-out", str(json_out),
+           "--steps", str(args.steps), "--dt0", str(args.dt0)]
+    if args.preset:
+        cmd += ["--preset", args.preset]
+    if args.mechanics:
+        cmd.append("--mechanics")
+    if level == "default" and Path(default_mesh).is_file():
+        cmd += ["--mesh-file", default_mesh]
+    print(f"[bench] {case_stem} {level} on {ranks} rank(s) ...", flush=True)
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, timeout=args.timeout, capture_output=True, text=True)
+    except subprocess.TimeoutExpired:
+        print(f"[bench] {level} x{ranks}: timed out after {args.timeout:g} s", flush=True)
+        return {"case": case, "level": level, "ranks": ranks, "error": f"timeout {args.timeout:g} s"}
+    if proc.returncode != 0 or not json_out.stat().st_size:
+        print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
+        return {"case": case, "level": level, "ranks": ranks, "error": proc.returncode}
+    row = json.loads(json_out.read_text())
+    json_out.unlink()
+    row["process_wall_s"] = time.perf_counter() - t0
+    unknowns = row["dofs"] + (row.get("displacement_dofs") or 0)
+    row["rss_GB_per_million_unknowns_per_rank"] = row["peak_rss_max_rank_GB"] / (unknowns / ranks / 1e6)
+    return row
+
+
 def derived(rows: list[dict]) -> dict:
     """Speed-up 1 → 2 ranks and cost-per-step growth vs DOFs between levels."""
     ok = [r for r in rows if "error" not in r]
     out: dict = {}
+    first = [r for r in ok if r["level"] == "default"]
+    cases = list(dict.fromkeys(r["case"] for r in first))
+    if len(cases) == 2:
+        # weak scaling: the second case is n × the first on n × its ranks (same work per rank)
+        a = next(r for r in first if r["case"] == cases[0])
+        b = next(r for r in first if r["case"] == cases[1])
+        out["weak_scaling"] = {
+            "cases": cases, "ranks": [a["ranks"], b["ranks"]],
+            "dofs_per_rank": [a["dofs"] / a["ranks"], b["dofs"] / b["ranks"]],
+            "step_time_ratio_wall": b["step_wall_mean_s"] / a["step_wall_mean_s"],
+            "step_time_ratio_cpu": b["step_cpu_mean_s"] / a["step_cpu_mean_s"],
+            "newton_per_step": [a["newton_per_step"], b["newton_per_step"]],
+            "loadavg_end": [a["loadavg_end"], b["loadavg_end"]]}
+        ok = [r for r in ok if r["case"] != cases[1] or r["level"] != "default"]
     by = {(r["level"], r["ranks"]): r for r in ok}
     for level in LEVELS:
         if (level, 1) in by and (level, 2) in by:

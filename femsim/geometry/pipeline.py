@@ -56,7 +56,8 @@ def sizes_from_case(case: Case) -> Any:
     m = case.mesh
     return MeshSizes(surface=m.size_surface_um, surface_per_radius=m.size_surface_per_radius,
                      particle_core=m.size_particle_core_um, matrix=m.size_max_um, separator=m.size_separator_um,
-                     grading_distance=m.grading_distance_um, optimize=m.optimize, threads=m.threads, seed=m.seed)
+                     grading_distance=m.grading_distance_um, optimize=m.optimize, threads=m.threads, seed=m.seed,
+                     volume_preserving=m.volume_preserving)
 
 
 def prepare_table(case: Case) -> tuple[Any, list[dict[str, Any]]]:
@@ -110,6 +111,7 @@ def build_report(case: Case, table: Any, adjustments: list[dict[str, Any]], stat
         "interface_area_um2": areas.get(T.INTERFACE, 0.0), "interface_area_exact_um2": iface_exact,
         "interface_area_rel_error": areas.get(T.INTERFACE, 0.0) / iface_exact - 1.0 if iface_exact else None,
         "particle_volume_max_rel_error": max(errors) if errors else 0.0,
+        "surface_offset_um": stats.get("surface_offset_um"),
         "particle_volumes": per_particle,
         "min_quality": stats["min_quality"], "quality_measure": "gamma (inscribed/circumscribed radius, 1 = regular)",
         "min_sicn": stats["min_sicn"], "n_cells_quality_below_0.1": stats["n_cells_quality_below_0.1"],
