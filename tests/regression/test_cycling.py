@@ -2,7 +2,9 @@
 ``Rest for 5 seconds``, ``Discharge at 5C until 0.01 mAh/cm2 or 3.9 V``): every ``until`` kind is
 located as the stepper promises, the cycle's charge balances the Li moved in the particles,
 cycles.csv agrees with the series, two ranks give the one-rank series, and a run killed with
-SIGKILL in the middle of the CV step resumes to the same series. Runs femsim in child processes.
+SIGKILL in the middle of the CV step resumes to the same series; a two-cycle run with mechanics
+killed at the end of its first cycle, or in its last step, resumes to the same series and
+cycles.csv. Runs femsim in child processes on one coarse mesh of the geometry (meshed once).
 """
 
 from __future__ import annotations
@@ -34,18 +36,25 @@ def _series(path: Path) -> tuple[list[str], np.ndarray, list[str]]:
         [r[k_kind] for r in rows[1:]]
 
 
-def _case(folder: Path) -> Path:
-    from _cycling_helpers import write_cycle_case
-
-    return write_cycle_case(folder, STEPS, CAPACITY_MAH_CM2)
+def _cycles_csv(path: Path) -> tuple[list[str], np.ndarray]:
+    with open(path) as fh:
+        rows = list(csv.reader(fh))
+    return rows[0], np.array([[float(v) for v in r] for r in rows[1:]])
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    from _cycling_helpers import run_femsim
+def mesh_file(tmp_path_factory) -> Path:
+    from _cycling_helpers import mesh_cycle_geometry
+
+    return mesh_cycle_geometry(tmp_path_factory.mktemp("cycle_mesh"))
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, mesh_file):
+    from _cycling_helpers import run_femsim, write_cycle_case
 
     tmp = tmp_path_factory.mktemp("cycle")
-    case = _case(tmp)
+    case = write_cycle_case(tmp, STEPS, CAPACITY_MAH_CM2, mesh_file)
     out = tmp / "ref"
     proc = run_femsim(["run", str(case), "--out", str(out)])
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -146,13 +155,14 @@ def test_resume_after_sigkill_in_cv(reference, tmp_path):
           f"max rel diff {float(np.max(np.abs(res - ref) / np.maximum(np.abs(ref), 1e-12))):.2e}")
 
 
-def test_step_that_cannot_converge_fails_naming_it(tmp_path):
+def test_step_that_cannot_converge_fails_naming_it(tmp_path, mesh_file):
     """A hold far above any OCP (5.9 V): Newton fails, dt is cut to dt_min, the run ends 'failed'
     with a message naming the step, in seconds (never a hang)."""
     from _cycling_helpers import run_femsim, write_cycle_case
 
-    case = write_cycle_case(tmp_path, '["Rest for 1 second", "Hold at 5.9 V for 10 seconds"]', CAPACITY_MAH_CM2)
-    case.write_text(case.read_text().replace("dt_max_s = 10.0", "dt_max_s = 10.0\ndt_min_s = 0.1\n"
+    case = write_cycle_case(tmp_path, '["Rest for 1 second", "Hold at 5.9 V for 10 seconds"]', CAPACITY_MAH_CM2,
+                            mesh_file)
+    case.write_text(case.read_text().replace("dt_max_s = 20.0", "dt_max_s = 20.0\ndt_min_s = 0.1\n"
                                              "max_newton_iterations = 6"))
     out = tmp_path / "out"
     proc = run_femsim(["run", str(case), "--out", str(out)], timeout=300)
@@ -160,3 +170,63 @@ def test_step_that_cannot_converge_fails_naming_it(tmp_path):
     assert manifest["status"] == "failed", manifest["status"]
     assert 'cycle 1/1 step 2/2: "Hold at 5.9 V for 10 seconds"' in manifest["reason"], manifest["reason"]
     assert proc.returncode != 0 or manifest["status"] == "failed"
+
+
+TWO_CYCLES = '["Charge at 5C until 4.15 V", "Discharge at 5C for 10 seconds"]'
+
+
+@pytest.fixture(scope="module")
+def two_cycles(tmp_path_factory, mesh_file):
+    """An uninterrupted two-cycle run with mechanics (per-cycle stress peaks in cycles.csv)."""
+    from _cycling_helpers import run_femsim, write_cycle_case
+
+    tmp = tmp_path_factory.mktemp("two_cycles")
+    case = write_cycle_case(tmp, TWO_CYCLES, CAPACITY_MAH_CM2, mesh_file, cycles=2, mechanics=True)
+    out = tmp / "ref"
+    proc = run_femsim(["run", str(case), "--out", str(out)])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return case, out
+
+
+@pytest.mark.parametrize("where", ["cycle_end", "last_step"])
+def test_resume_after_sigkill_at_cycle_boundary(two_cycles, tmp_path, where):
+    """SIGKILL as soon as the snapshot at the end of cycle 1 exists (it holds the state after the
+    switch into cycle 2: cycle 1's step log, cycles.csv row and stress peaks), or as soon as the
+    one before it exists (the resumed run ends cycle 1 itself, its peaks from both runs)."""
+    from _cycling_helpers import run_and_kill, run_femsim
+
+    case, out = two_cycles
+    log = json.loads((out / "run.json").read_text())["summary"]["protocol_steps"]
+    assert [(e["cycle"], e["step"], e["reason"]) for e in log] == [(1, 1, "voltage"), (1, 2, "time"),
+                                                                  (2, 1, "voltage"), (2, 2, "time")]
+    head, ref, _ = _series(out / "timeseries.csv")
+    col = {name: k for k, name in enumerate(head)}
+    n_cycle1 = int(np.count_nonzero((ref[:, col["cycle"]] == 1) & (ref[:, col["dt_s"]] > 0)))
+    n_kill = n_cycle1 if where == "cycle_end" else n_cycle1 - 1
+    cut = tmp_path / "cut"
+    run_and_kill(["run", str(case), "--out", str(cut)], 1, until=cut / "snapshots" / f"step_{n_kill:08d}")
+    assert json.loads((cut / "run.json").read_text())["status"] == "running"
+    proc = run_femsim(["run", str(case), "--out", str(cut), "--resume"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    manifest = json.loads((cut / "run.json").read_text())
+    assert manifest["status"] == "finished" and manifest["summary"]["cycles_completed"] == 2
+    resumed = manifest["resumed_from"]
+    if where == "cycle_end":
+        # the boundary snapshot (or one a step later, if the kill landed late): inside cycle 2's first step
+        assert resumed["step"] >= n_cycle1 and log[2]["start_s"] <= resumed["time_s"] < log[2]["end_s"]
+    else:
+        assert resumed["step"] == n_cycle1 - 1 and log[1]["start_s"] < resumed["time_s"] < log[1]["end_s"], \
+            f"resumed from {resumed}: not inside the last step of cycle 1 (did the kill land late?)"
+    _, res, _ = _series(cut / "timeseries.csv")
+    assert res.shape == ref.shape
+    np.testing.assert_array_equal(res[:, 0], ref[:, 0])
+    np.testing.assert_allclose(res, ref, rtol=1e-6, atol=1e-12)
+    cycles_head, cycles_ref = _cycles_csv(out / "cycles.csv")
+    assert len(cycles_ref) == 2 and any(name.endswith("_Pa") for name in cycles_head), cycles_head
+    res_head, cycles_res = _cycles_csv(cut / "cycles.csv")
+    assert res_head == cycles_head
+    np.testing.assert_allclose(cycles_res, cycles_ref, rtol=1e-6, atol=1e-12)
+    print(f"{where}: resumed at t = {resumed['time_s']:.3f} s (cycle 1 ends at {log[1]['end_s']:.3f} s), "
+          f"series max rel diff {float(np.max(np.abs(res - ref) / np.maximum(np.abs(ref), 1e-12))):.2e}, "
+          f"cycles.csv max rel diff "
+          f"{float(np.max(np.abs(cycles_res - cycles_ref) / np.maximum(np.abs(cycles_ref), 1e-12))):.2e}")
