@@ -1,8 +1,8 @@
 """One CCCV cycle (charge to 4.3 V, hold to C/20, 10 min rest, discharge to 3.0 V) in 3D and in
 PyBaMM's Experiment on a homogenised-limit case, at 1C and 5C (issue 18).
 
-Usage: python benchmarks/pybamm_cycle_crosscheck.py [CASE.toml] [--rates 1C 5C] [--dt-max S] [--reuse]
-       [--out DIR]
+Usage: python benchmarks/pybamm_cycle_crosscheck.py [CASE.toml] [--rates 1C 5C] [--dt-max S]
+       [--max-hold-current-change F] [--tag T] [--reuse] [--out DIR]
 
 Writes ``cycle_<rate>.json`` / ``.png`` into ``--out`` (default benchmarks/results/cycle_crosscheck)
 and prints the acceptance numbers: RMS ΔV over the galvanostatic steps (≤ 5 mV at 1C, ≤ 15 mV at
@@ -23,6 +23,9 @@ def main() -> None:
     parser.add_argument("case", nargs="?", default="cases/homogenised/ci_coarse_5C.toml")
     parser.add_argument("--rates", nargs="+", default=["1C", "5C"])
     parser.add_argument("--dt-max", type=float, default=None)
+    parser.add_argument("--max-hold-current-change", type=float, default=None,
+                        help="override solver.max_hold_current_change (relative current change per hold step)")
+    parser.add_argument("--tag", default="", help="suffix of the output names (cycle_<rate><tag>.json)")
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument("--out", default="benchmarks/results/cycle_crosscheck")
     args = parser.parse_args()
@@ -34,7 +37,8 @@ def main() -> None:
     from femsim.crosscheck.cycle import run_cycle_comparison
 
     for rate in args.rates:
-        rec = run_cycle_comparison(args.case, rate, Path(args.out), dt_max_s=args.dt_max, rerun_3d=not args.reuse)
+        rec = run_cycle_comparison(args.case, rate, Path(args.out), dt_max_s=args.dt_max, rerun_3d=not args.reuse,
+                                   max_hold_current_change=args.max_hold_current_change, tag=args.tag)
         hold = next(s for s in rec["steps"] if s["kind"] == "hold")
         print(f"{rate}: RMS ΔV (galvanostatic) {1e3 * rec['rms_voltage_galvanostatic_V']:.2f} mV "
               f"(limit {1e3 * LIMITS_V.get(rate, float('nan')):.0f}), "

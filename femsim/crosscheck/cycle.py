@@ -149,8 +149,10 @@ def cycle_case(case: Case, c_rate: str, folder: str | Path) -> Any:
 
 
 def run_cycle_comparison(case_path: str | Path, c_rate: str, out_dir: str | Path, dt_max_s: float | None = None,
-                         rerun_3d: bool = True) -> dict[str, Any]:
-    """3D run and PyBaMM of the cross-check cycle; writes ``cycle_<rate>.json`` and ``.png`` in ``out_dir``."""
+                         rerun_3d: bool = True, max_hold_current_change: float | None = None,
+                         tag: str = "") -> dict[str, Any]:
+    """3D run and PyBaMM of the cross-check cycle; writes ``cycle_<rate><tag>.json`` and ``.png`` in ``out_dir``
+    (``dt_max_s``, ``max_hold_current_change``: override the case's ``[solver]`` keys)."""
     import json
 
     from femsim.case import load_case
@@ -161,9 +163,11 @@ def run_cycle_comparison(case_path: str | Path, c_rate: str, out_dir: str | Path
 
     base = load_case(case_path)
     out = Path(out_dir)
-    case = cycle_case(base, c_rate, out / f"3d_{c_rate}")
+    case = cycle_case(base, c_rate, out / f"3d_{c_rate}{tag}")
     if dt_max_s is not None:
         case.solver.dt_max_s = dt_max_s
+    if max_hold_current_change is not None:
+        case.solver.max_hold_current_change = max_hold_current_change
     tort = case_tortuosity(base)
     report = json.loads((mesh_case(base).parent / REPORT_NAME).read_text(encoding="utf-8"))
     folder = case.results_dir()
@@ -181,10 +185,11 @@ def run_cycle_comparison(case_path: str | Path, c_rate: str, out_dir: str | Path
     series_pb = run_pybamm_cycle(inputs, cccv_steps(c_rate))
     record = {"case": str(base.source), "c_rate": c_rate, "steps": cccv_steps(c_rate),
               "femsim_3d": {"wall_time_s": run["summary"]["wall_time_s"], "n_steps": run["summary"]["n_steps"],
-                            "n_cells": report.get("n_cells"), "dt_max_s": case.solver.dt_max_s},
+                            "n_cells": report.get("n_cells"), "dt_max_s": case.solver.dt_max_s,
+                            "max_hold_current_change": case.solver.max_hold_current_change},
               **compare_steps(series_3d, series_pb)}
-    write_json(out / f"cycle_{c_rate}.json", record)
-    plot_cycle(series_3d, series_pb, out / f"cycle_{c_rate}.png", f"{base.name}: one {c_rate} CCCV cycle")
+    write_json(out / f"cycle_{c_rate}{tag}.json", record)
+    plot_cycle(series_3d, series_pb, out / f"cycle_{c_rate}{tag}.png", f"{base.name}: one {c_rate} CCCV cycle")
     return record
 
 
