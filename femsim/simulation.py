@@ -340,20 +340,15 @@ class Simulation:
             st.cycle += jump
 
     def write_damage(self) -> None:
-        """damage.csv, damage_profile.csv, damage_network.csv over the completed cycles (``[damage]``)
-        and the feedback factors of the damage they end with."""
+        """The damage after the completed cycles (``[damage]``): its tables written
+        (:func:`femsim.io.damage.write_damage_tables`) and its feedback factors put into the problem."""
         if self.damage_cycles is None:
             return
-        n_steps = len(self.stepper.steps)
-        last = max((e["cycle"] for e in self.stepper.state.step_log if e["step"] == n_steps), default=0)
-        damage, tables = self.damage_cycles.tables(self.damage_cycles.cycles_completed(last))
-        for name, (header, rows) in tables.items():
-            self.writer.write_table(name, header, rows)
-        factors = damage.factors()
-        self.problem.set_damage_factors(factors)
-        if self.case.damage.detachment and not np.any(factors["contact_conductance_S_m2"] > 0):
-            LOG.warning("cycle %d: every particle is detached from the matrix (G = 0): current can only pass "
-                        "through particles touching the collector", damage.cycles_done)
+        from femsim.io.damage import write_damage_tables
+
+        damage, tables = self.damage_cycles.after_cycles(self.stepper.state.step_log, len(self.stepper.steps))
+        write_damage_tables(self.writer, tables)
+        self.problem.set_damage_factors(self.damage_cycles.feedback_factors(damage))
 
     def _finish(self, status: str, termination: str, reason: str = "") -> RunResult:
         st = self.stepper.state if hasattr(self, "stepper") else None

@@ -14,12 +14,15 @@ the restart snapshots keep, and is rebuilt from it on ``--resume``.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
 
 from femsim.model.damage import CycleJumps, ParticleDamage
 from femsim.model.damage_history import CycleStressHistory, damage_law, damage_tables
+
+LOG = logging.getLogger(__name__)
 
 
 class DamageCycles:
@@ -63,6 +66,22 @@ class DamageCycles:
     def tables(self, cycles_completed: int) -> tuple[ParticleDamage, dict[str, tuple[tuple[str, ...], list]]]:
         return damage_tables(self.history, cycles_completed, self.ids, self.radius_m, self.depth_um, self.centroid_um,
                              self.thickness_um, self.law, self.section.window_um)
+
+    def after_cycles(self, step_log: list[dict[str, Any]], n_steps: int) -> tuple[
+            ParticleDamage, dict[str, tuple[tuple[str, ...], list]]]:
+        """The damage state and output tables after the cycles the stepper's ``step_log`` completed
+        (``n_steps`` protocol steps a cycle; the jump after the last simulated cycle included)."""
+        last = max((e["cycle"] for e in step_log if e["step"] == n_steps), default=0)
+        return self.tables(self.cycles_completed(last))
+
+    def feedback_factors(self, damage: ParticleDamage) -> dict[str, np.ndarray]:
+        """The per-particle feedback factors of ``damage`` for the coupled problem
+        (:meth:`ParticleDamage.factors`); warns when detachment has isolated every particle."""
+        factors = damage.factors()
+        if self.section.detachment and not np.any(factors["contact_conductance_S_m2"] > 0):
+            LOG.warning("cycle %d: every particle is detached from the matrix (G = 0): current can only pass "
+                        "through particles touching the collector", damage.cycles_done)
+        return factors
 
     def summary(self) -> dict[str, Any]:
         """Cycles requested and simulated and the jumps (the run's summary)."""
