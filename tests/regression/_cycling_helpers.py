@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
 
 from _reliability_helpers import run_and_kill, run_femsim, small_case, write_small_case  # noqa: E402
 
-__all__ = ["mesh_cycle_geometry", "run_and_kill", "run_femsim", "write_cycle_case"]
+__all__ = ["kill_and_resume", "mesh_cycle_geometry", "run_femsim", "write_cycle_case"]
 
 #: the 4-particle restart geometry on a coarse mesh (about 3000 cells, particle volumes within 6 %)
 #: and long steps (dt doubles after an easy step, 50 mV per CC step, 25 % current change per hold
@@ -56,3 +58,15 @@ def mesh_cycle_geometry(folder: Path) -> Path:
     proc = run_femsim(["mesh", str(case), "--out", str(folder / "mesh")])
     assert proc.returncode == 0, proc.stderr[-3000:]
     return folder / "mesh" / "rve.msh"
+
+
+def kill_and_resume(case: Path, out: Path, n_kill: int) -> dict[str, Any]:
+    """Run ``case`` into ``out``, SIGKILL it as soon as snapshot ``step_<n_kill>`` exists, check it was
+    left ``running``, resume it to the end; returns the resumed run's manifest (status ``finished``)."""
+    run_and_kill(["run", str(case), "--out", str(out)], 1, until=out / "snapshots" / f"step_{n_kill:08d}")
+    assert json.loads((out / "run.json").read_text())["status"] == "running"
+    proc = run_femsim(["run", str(case), "--out", str(out), "--resume"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["status"] == "finished", manifest["status"]
+    return manifest

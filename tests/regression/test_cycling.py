@@ -129,7 +129,7 @@ def test_two_ranks_equal_one_rank(reference, tmp_path):
 
 
 def test_resume_after_sigkill_in_cv(reference, tmp_path):
-    from _cycling_helpers import run_and_kill, run_femsim
+    from _cycling_helpers import kill_and_resume
 
     case, out = reference
     log = json.loads((out / "run.json").read_text())["summary"]["protocol_steps"]
@@ -139,12 +139,8 @@ def test_resume_after_sigkill_in_cv(reference, tmp_path):
     # accepted steps up to the middle of the hold (snapshots are named by accepted steps)
     n_kill = int(np.count_nonzero(ref[: in_hold[len(in_hold) // 2] + 1, col["dt_s"]] > 0))
     cut = tmp_path / "cut"
-    run_and_kill(["run", str(case), "--out", str(cut)], 1, until=cut / "snapshots" / f"step_{n_kill:08d}")
-    assert json.loads((cut / "run.json").read_text())["status"] == "running"
-    proc = run_femsim(["run", str(case), "--out", str(cut), "--resume"])
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    manifest = json.loads((cut / "run.json").read_text())
-    assert manifest["status"] == "finished" and manifest["resumed_from"]["step"] >= n_kill
+    manifest = kill_and_resume(case, cut, n_kill)
+    assert manifest["resumed_from"]["step"] >= n_kill
     resumed_at = manifest["resumed_from"]["time_s"]
     assert log[1]["start_s"] < resumed_at < log[1]["end_s"], "resumed inside the CV step"
     _, res, _ = _series(cut / "timeseries.csv")
@@ -193,7 +189,7 @@ def test_resume_after_sigkill_at_cycle_boundary(two_cycles, tmp_path, where):
     """SIGKILL as soon as the snapshot at the end of cycle 1 exists (it holds the state after the
     switch into cycle 2: cycle 1's step log, cycles.csv row and stress peaks), or as soon as the
     one before it exists (the resumed run ends cycle 1 itself, its peaks from both runs)."""
-    from _cycling_helpers import run_and_kill, run_femsim
+    from _cycling_helpers import kill_and_resume
 
     case, out = two_cycles
     log = json.loads((out / "run.json").read_text())["summary"]["protocol_steps"]
@@ -204,12 +200,8 @@ def test_resume_after_sigkill_at_cycle_boundary(two_cycles, tmp_path, where):
     n_cycle1 = int(np.count_nonzero((ref[:, col["cycle"]] == 1) & (ref[:, col["dt_s"]] > 0)))
     n_kill = n_cycle1 if where == "cycle_end" else n_cycle1 - 1
     cut = tmp_path / "cut"
-    run_and_kill(["run", str(case), "--out", str(cut)], 1, until=cut / "snapshots" / f"step_{n_kill:08d}")
-    assert json.loads((cut / "run.json").read_text())["status"] == "running"
-    proc = run_femsim(["run", str(case), "--out", str(cut), "--resume"])
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    manifest = json.loads((cut / "run.json").read_text())
-    assert manifest["status"] == "finished" and manifest["summary"]["cycles_completed"] == 2
+    manifest = kill_and_resume(case, cut, n_kill)
+    assert manifest["summary"]["cycles_completed"] == 2
     resumed = manifest["resumed_from"]
     if where == "cycle_end":
         # the boundary snapshot (or one a step later, if the kill landed late): inside cycle 2's first step
