@@ -229,7 +229,8 @@ def worker(args: argparse.Namespace) -> None:
     rss = comm.gather(rss_kB, root=0)
     mech = sim.mechanics
     n_cells = comm.allreduce(sim.domain.mesh.topology.index_map(3).size_local, op=MPI.SUM)
-    n_acc = len(sim.rows) - 1 if hasattr(sim, "rows") else 0
+    series = sim.state.series if sim.state is not None else []
+    n_acc = len(series) - 1 if series else 0
     step_cpu = comm.allreduce(sum(counters["step_cpu"]), op=MPI.MAX)
     step_wall = comm.allreduce(sum(counters["step_wall"]), op=MPI.MAX)
     mech_s = sim.timings.get("mechanics_s", 0.0)
@@ -255,8 +256,8 @@ def worker(args: argparse.Namespace) -> None:
             "peak_rss_max_rank_GB": max(rss) / 1e6, "peak_rss_sum_GB": sum(rss) / 1e6,
             "poisson_dofs": poisson["dofs"], "poisson_wall_s": poisson["wall_s"], "poisson_cpu_s": poisson["cpu_s"],
             "poisson_iterations": poisson["iterations"],
-            "voltage_end_V": sim.rows[-1][2] if getattr(sim, "rows", None) else None,
-            "time_end_s": sim.rows[-1][0] if getattr(sim, "rows", None) else None,
+            "voltage_end_V": series[-1].voltage_V if series else None,
+            "time_end_s": series[-1].time_s if series else None,
             "loadavg_end": os.getloadavg()[0],
         }
         row["step_pse_cpu"] = row["step_cpu_mean_s"] / poisson["cpu_s"]
@@ -269,7 +270,7 @@ def worker(args: argparse.Namespace) -> None:
             row["mechanics_cpu_per_solve_s"] = comm.allreduce(mech_cpu["s"], op=MPI.MAX) / mech_cpu["n"]
             row["mechanics_pse_cpu"] = row["mechanics_cpu_per_solve_s"] / poisson["cpu_s"]
             row["mechanics_timings"] = dict(mech.timings)
-        row["voltage_series"] = [[r[0], r[2], r[7], r[8]] for r in sim.rows]
+        row["voltage_series"] = [[r.time_s, r.voltage_V, r.newton_iterations, r.dt_s] for r in series]
         Path(args.json_out).write_text(json.dumps(row, indent=1, default=str))
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -18,14 +17,15 @@ from typing import Any
 import numpy as np
 
 from femsim.errors import RunInterrupted, SolverError
-from femsim.model.damage_history import CycleStressHistory
-from femsim.model.stress_metrics import PEAK_COLUMNS, StressPeaks
+from femsim.interrupts import Interrupts
+from femsim.io.columns import PROBES, SeriesRecord, names
 from femsim.mpi import CollectiveGarbage
 from femsim.parameters import FARADAY
+from femsim.run_state import RunState, SolverState, owned_cells
 
 LOG = logging.getLogger(__name__)
 UM = 1e-6
-METRIC_COLUMNS = tuple(PEAK_COLUMNS)
+PROBE_NAMES = names(PROBES)
 
 
 @dataclasses.dataclass
@@ -57,9 +57,14 @@ def _scheduler_environment() -> dict[str, str]:
 
 
 class Simulation:
-    """Set up and run one case (see module docstring)."""
+    """Set up and run one case (see module docstring).
 
-    def __init__(self, case: Any, comm: Any = None, resume: bool = False):
+    The run's state is :attr:`state` (:class:`~femsim.run_state.RunState`, created by :meth:`run`:
+    fresh, or read from the newest snapshot on resume); the snapshots (:attr:`snapshots`, a codec)
+    are written from the stepper's hooks.
+    """
+
+    def __init__(self, case: Any, comm: Any = None, resume: bool = False, interrupts: Interrupts | None = None):
         from femsim.mpi import comm_world
 
         self.case = case
@@ -67,13 +72,13 @@ class Simulation:
         self.rank = self.comm.rank
         self.folder = case.results_dir()
         self.resume = resume
+        self.interrupts = interrupts if interrupts is not None else Interrupts()
         self.timings: dict[str, float] = {}
         self.t_start = time.perf_counter()
         self.summary: dict[str, Any] = {}
-        self.peak_probe: dict[str, float] = {"Ps": 0.0, "Pcc": 0.0}
-        #: {cycle (as text): {per-particle stress metric: peak over the particles and the cycle (Pa)}}
-        self.cycle_peaks: dict[str, dict[str, float]] = {}
-        self.probe_history: list[dict[str, Any]] = []
+        self.state: RunState | None = None
+        self.stepper: Any = None
+        self.damage_cycles: Any = None
 
     # -- set-up ---------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -94,6 +99,7 @@ class Simulation:
         self.snapshots = SnapshotManager(self)  # on resume: refuses before any output is touched
         t0 = time.perf_counter()
         msh = mesh_case(case, comm=comm)
+        self.snapshots.mesh_file = Path(msh)
         self.timings["mesh_s"] = time.perf_counter() - t0
         mesh_report = Path(msh).with_name("mesh_report.json")
         mesh_info: dict[str, Any] = {"file": str(msh)}
@@ -161,103 +167,94 @@ class Simulation:
 
     def record_step(self, rec: Any) -> None:
         """One time-series row per accepted step or step switch (a :class:`StepRecord`)."""
-        from femsim.protocol import KINDS
-
         mean_all, mean_sep, mean_cc = self.stats.window_means()
-        drop = self.problem.electrolyte_potential_drop()
-        row = [rec.time_s, rec.current_density_A_m2 * self.area, rec.voltage_V, drop, self.soc(mean_all),
-               self.soc(mean_sep), self.soc(mean_cc), rec.newton_iterations, rec.dt_s, rec.cycle, rec.step,
-               KINDS.index(rec.kind)]
-        self.rows.append(row)  # numeric (the kind as its code: snapshots store the rows as floats)
-        self.writer.append_timeseries(row[:-1] + [rec.kind])
-        self.steps_since_mechanics += 1
-        if self.mechanics is not None and self.steps_since_mechanics >= self.case.mechanics.every_n_steps:
+        row = SeriesRecord(time_s=rec.time_s, current_A=rec.current_density_A_m2 * self.area, voltage_V=rec.voltage_V,
+                           electrolyte_potential_drop_V=self.problem.electrolyte_potential_drop(),
+                           soc_mean=self.soc(mean_all), soc_separator_10um=self.soc(mean_sep),
+                           soc_collector_10um=self.soc(mean_cc), newton_iterations=rec.newton_iterations,
+                           dt_s=rec.dt_s, cycle=rec.cycle, step=rec.step, step_kind=rec.kind)
+        state = self._run_state()
+        state.series.append(row)
+        self.writer.append_timeseries(row.values())
+        state.steps_since_mechanics += 1
+        if self.mechanics is not None and state.steps_since_mechanics >= self.case.mechanics.every_n_steps:
             self.solve_mechanics(rec.time_s)
+
+    def _run_state(self) -> RunState:
+        assert self.state is not None, "the run state exists once run() started"
+        return self.state
 
     def solve_mechanics(self, time_s: float) -> None:
         t0 = time.perf_counter()
+        state = self._run_state()
         self.mechanics.solve(self.problem.particle_concentration)
-        self.steps_since_mechanics = 0
+        state.steps_since_mechanics = 0
         if self.case.mechanics.stress_enhanced_diffusion:  # two-way coupling, σ_h lagged by one step
             self.problem.hydrostatic_stress.interpolate(self.mechanics.fields()["sigma_hydrostatic_Pa"])
         for probe in self.mechanics.probes():
             c = float(probe.get("c_over_cmax", float("nan")))
             soc = (self.x0 - c) / self.dx_nominal if math.isfinite(c) else float("nan")
-            self.writer.append_probe([time_s, probe["probe"], probe["x_um"], probe["y_um"], probe["z_um"],
-                                      probe["particle_id"], soc, c, probe["sigma_eq_Pa"]])
-            name = probe["probe"]
-            self.peak_probe[name] = max(self.peak_probe.get(name, 0.0), float(probe["sigma_eq_Pa"]))
-        stress = self.mechanics.particle_stress()
-        self.peak_particle_stress = np.maximum(self.peak_particle_stress, stress["sigma_eq_max_Pa"])
-        self.stress_peaks.update(stress)
-        cycle = str(self.stepper.state.cycle + 1) if hasattr(self, "stepper") else "1"
-        self.cycle_stress.update(int(cycle), stress)
-        peaks = self.cycle_peaks.setdefault(cycle, {})
-        for key, values in stress.items():
-            values = np.asarray(values, dtype=float)
-            if key.endswith("_Pa") and np.isfinite(values).any():
-                peaks[key] = max(peaks.get(key, -np.inf), float(np.nanmax(values)))
+            values = dict(probe, time_s=time_s, soc=soc, c_over_cmax=c)
+            self.writer.append_probe([values[name] for name in PROBE_NAMES])
+            state.peaks.add_probe(probe["probe"], probe["sigma_eq_Pa"])
+        state.peaks.add_particle_stress(state.stepper.cycle + 1, self.mechanics.particle_stress())
         self.timings["mechanics_s"] = self.timings.get("mechanics_s", 0.0) + time.perf_counter() - t0
 
     def write_output(self, time_s: float) -> None:
         """particles.csv rows and fields at an output time."""
         t0 = time.perf_counter()
-        if self.mechanics is not None and self.steps_since_mechanics > 0:
+        state = self._run_state()
+        if self.mechanics is not None and state.steps_since_mechanics > 0:
             self.solve_mechanics(time_s)
-        st = self.stats
-        cmax = self.problem.c_max
-        mean = st.mean_concentration()
-        lo, hi = st.surface_extrema()
-        n = len(st.ids)
-        nan = np.full(n, np.nan)
-        stress = self.mechanics.particle_stress() if self.mechanics is not None else {}
-        radius = (3 * st.volume / (4 * np.pi)) ** (1 / 3)
-        extra_cols: list[list[str]] = []
-        if self.table is not None:
-            index = {int(i): k for k, i in enumerate(self.table.ids)}
-            rows_in_table = [index.get(int(i)) for i in st.ids]
-            radius = np.array([self.table.radii[k] * UM if k is not None else r for k, r in zip(rows_in_table, radius)])
-            extra_cols = [[self.table.extra[c][k] if k is not None else "" for c in self.table.extra]
-                          for k in rows_in_table]
-        rows = []
-        for k in range(n):
-            row = [time_s, int(st.ids[k]), *(st.centroid[k] / UM), radius[k] / UM, st.depth[k] / UM,
-                   st.volume[k] / UM**3, mean[k] / cmax, lo[k] / cmax, hi[k] / cmax, self.soc(mean[k]),
-                   stress.get("sigma_eq_max_Pa", nan)[k], stress.get("sigma_eq_mean_Pa", nan)[k],
-                   stress.get("sigma_1_max_Pa", nan)[k],
-                   self.peak_particle_stress[k] if self.mechanics is not None else np.nan,
-                   int(stress["clipped"][k]) if self.mechanics is not None else np.nan,
-                   *(stress.get(name, nan)[k] for name in METRIC_COLUMNS),
-                   *(v[k] if self.mechanics is not None else np.nan for v in self.stress_peaks.columns().values())]
-            rows.append(row + (extra_cols[k] if extra_cols else []))
-        self.writer.add_particle_rows(rows)
+        state.particle_rows.extend(self._particle_rows(time_s))
+        self.writer.write_particles(state.particle_rows)
         if self.fields is not None:
             extra = list(self.mechanics.fields().values()) if self.mechanics is not None else []
             self.fields.write(time_s, extra)
-        self.outputs_written.append(time_s)
+        state.outputs_written.append(time_s)
         self.timings["output_s"] = self.timings.get("output_s", 0.0) + time.perf_counter() - t0
 
+    def _particle_rows(self, time_s: float) -> list[list[Any]]:
+        from femsim.run_outputs import particle_rows
+
+        stress = self.mechanics.particle_stress() if self.mechanics is not None else None
+        return particle_rows(time_s, self.stats, self.table, self.problem.c_max, self.soc, stress,
+                             self._run_state().peaks)
+
     # -- the run -------------------------------------------------------------------------------
+    def _start_state(self) -> RunState:
+        """A fresh run state and initial solution, or both read from the newest snapshot."""
+        problem = self.problem
+        if not self.resume:
+            problem.set_initial_state()
+            return RunState.fresh(len(self.stats.ids), self.case.solver.dt_initial_s)
+        snap = self.snapshots.read(owned_cells(self.domain.mesh), [a.shape for a in problem.state_arrays()])
+        snap.solver.apply_to(problem)
+        self.writer.truncate_after(snap.time_s)
+        self.writer.write_particles(snap.run.particle_rows)
+        self.writer.update_manifest(resumed_from={"snapshot": str(snap.path), "step": snap.step, "time_s": snap.time_s})
+        LOG.info("resumed from %s: step %d, t = %.6g s", snap.path, snap.step, snap.time_s)
+        return snap.run
+
+    def solver_state(self) -> SolverState:
+        return SolverState.of(self.problem, self.domain.mesh)
+
+    def _before_time_step(self) -> None:
+        """At the loop top (the stepper's ``before_time_step``): act on a signal, write a due snapshot."""
+        self.interrupts.check(self.comm)
+        self.snapshots.write_if_due(self._run_state(), self.solver_state)
+
     def run(self) -> RunResult:
         from femsim.io.progress import Progress
         from femsim.solvers.stepping import stepper_for
 
         case = self.case
-        self.rows: list[list[Any]] = []
-        self.outputs_written: list[float] = []
-        self.steps_since_mechanics = 0
-        self.peak_particle_stress = np.zeros(len(self.stats.ids))
-        self.stress_peaks = StressPeaks(len(self.stats.ids))
-        self.cycle_stress = CycleStressHistory(len(self.stats.ids))
-        problem = self.problem
-        stepper = stepper_for(problem, case)
-        self.stepper = stepper
+        state = self._start_state()
+        stepper = stepper_for(self.problem, case, state.stepper)
+        self.state, self.stepper = state, stepper
         self.damage_cycles = self._make_damage_cycles()
         if self.resume:
-            self.snapshots.restore(stepper)
             self.write_damage()  # the feedback factors of the restored damage
-        else:
-            problem.set_initial_state()
         progress = Progress(case.output.progress, self.rank)
         garbage = CollectiveGarbage(self.comm)
         n_steps = len(stepper.steps)
@@ -265,12 +262,13 @@ class Simulation:
         def on_step(rec: Any) -> None:
             garbage.collect()
             self.record_step(rec)
-            if rec.time_s == 0.0 and 0.0 in case.output.times_s and 0.0 not in self.outputs_written:
+            if rec.time_s == 0.0 and 0.0 in case.output.times_s and 0.0 not in state.outputs_written:
                 self.write_output(0.0)
             st, step = stepper.state, stepper.step
             within = min((rec.time_s - st.step_start_s) / step.duration_s, 1.0) if step.duration_s else 0.0
             if step.until_voltage_V is not None and step.kind != "hold":
-                start = next((r[2] for r in reversed(self.rows) if r[8] == 0.0), rec.voltage_V)
+                start = state.switch_voltage()
+                start = rec.voltage_V if start is None else start
                 if step.until_voltage_V != start:
                     within = max(within, (rec.voltage_V - start) / (step.until_voltage_V - start))
             fraction = (st.cycle + (st.step_index + min(max(within, 0.0), 1.0)) / n_steps) / stepper.cycles
@@ -282,10 +280,13 @@ class Simulation:
                 self.end_cycle(entry)
                 self.write_cycles()
 
+        stepper.before_time_step.append(self._before_time_step)
+        stepper.before_switch.append(lambda: self.interrupts.check(self.comm))
         stepper.on_step.append(on_step)
+        stepper.on_accepted.append(self.snapshots.accepted)
         stepper.on_step_end.append(on_step_end)
         stepper.on_output.append(self.write_output)
-        self.snapshots.attach(stepper)
+        self.interrupts.deferred = True
         t0 = time.perf_counter()
         try:
             with garbage:
@@ -293,27 +294,22 @@ class Simulation:
         finally:
             progress.close()
             self.timings["stepping_s"] = time.perf_counter() - t0
-        if case.output.final_output and (not self.outputs_written or
-                                         abs(self.outputs_written[-1] - stepper.state.time_s) > 1e-9):
+        written = state.outputs_written
+        if case.output.final_output and (not written or abs(written[-1] - stepper.state.time_s) > 1e-9):
             self.write_output(stepper.state.time_s)
         self.write_cycles()
         return self._finish("finished", termination)
-
-    def stress_metrics(self) -> list[str]:
-        """The per-particle stress metrics of the mechanics solver (cycles.csv peak columns)."""
-        if self.mechanics is None:
-            return []
-        keys = sorted({k for peaks in self.cycle_peaks.values() for k in peaks})
-        return keys
 
     def write_cycles(self) -> None:
         """Rewrite cycles.csv from the series (rank 0 writes; atomic)."""
         from femsim.io.cycles import cycle_rows
 
-        if not self.rows:
+        state = self._run_state()
+        if not state.series:
             return
-        peaks = {int(k): v for k, v in self.cycle_peaks.items()}
-        header, rows = cycle_rows(np.array(self.rows, dtype=float), self.area, peaks, self.stress_metrics())
+        peaks = {int(k): v for k, v in state.peaks.per_cycle.items()}
+        metrics = state.peaks.stress_metric_names() if self.mechanics is not None else []
+        header, rows = cycle_rows(state.series_table(), self.area, peaks, metrics)
         self.writer.write_cycles(header, rows)
         self.write_damage()
 
@@ -324,8 +320,8 @@ class Simulation:
 
         st = self.stats
         radius = (3 * st.volume / (4 * np.pi)) ** (1 / 3)
-        return DamageCycles(self.case.damage, self.cycle_stress, st.ids, radius, st.depth / UM, st.centroid / UM,
-                            self.cathode_thickness / UM, self.stepper.cycles)
+        return DamageCycles(self.case.damage, self._run_state().peaks.cycle_stress, st.ids, radius, st.depth / UM,
+                            st.centroid / UM, self.cathode_thickness / UM, self.stepper.cycles)
 
     def end_cycle(self, entry: dict[str, Any]) -> None:
         """A simulated cycle ended: the cycles to jump over (``[damage] max_jump_cycles``) are skipped."""
@@ -350,49 +346,29 @@ class Simulation:
         write_damage_tables(self.writer, tables)
         self.problem.set_damage_factors(self.damage_cycles.feedback_factors(damage))
 
+    def write_diagnostic_snapshot(self) -> Path | None:
+        """After a solver failure: a ``diagnostic_<n>`` snapshot of the state (never resumed from)."""
+        if self.state is None or self.stepper is None:
+            return None
+        return self.snapshots.write(self.state, self.solver_state(), diagnostic=True)
+
     def _finish(self, status: str, termination: str, reason: str = "") -> RunResult:
-        st = self.stepper.state if hasattr(self, "stepper") else None
-        rows = np.array(self.rows, dtype=float) if getattr(self, "rows", None) else np.zeros((0, 12))
         summary: dict[str, Any] = {"termination": termination}
-        if len(rows):
-            t, current, volt, drop, dt = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 8]
-            charge = float(np.sum(current * dt))  # backward Euler: the current at the end of each step
-            late = t > min(5.0, t[-1])
-            cutoffs = [e["end_s"] for e in st.step_log if e["reason"] == "voltage"] if st else []
-            summary.update(
-                time_end_s=float(t[-1]),
-                time_to_cutoff_s=float(cutoffs[0]) if cutoffs else None,
-                cycles_completed=int(sum(1 for e in st.step_log if e["step"] == len(self.stepper.steps))) if st else 0,
-                protocol_steps=list(st.step_log) if st else [],
-                delivered_capacity_mAh_cm2=abs(charge) / self.area / 36.0e3,
-                mean_electrolyte_potential_drop_V=float(np.mean(drop[late])) if late.any() else float(drop[-1]),
-                voltage_end_V=float(volt[-1]), soc_end=float(rows[-1, 4]), n_steps=int(st.n_steps if st else 0),
-                n_rejected_steps=int(self.stepper.rejected_steps), newton_iterations_total=int(rows[:, 7].sum()))
-            s150 = self._soc_at(150.0)
-            summary.update(soc_separator_150s=s150[0], soc_collector_150s=s150[1])
-        if self.mechanics is not None:
-            summary.update(peak_sigma_eq_separator_Pa=self.peak_probe.get("Ps"),
-                           peak_sigma_eq_collector_Pa=self.peak_probe.get("Pcc"),
-                           peak_sigma_eq_Pa=float(np.max(self.peak_particle_stress))
-                           if len(self.peak_particle_stress) else None,
-                           **self.stress_peaks.summary())
+        if self.state is not None:
+            summary.update(self.state.series_summary(self.area, len(self.stepper.steps)))
+            if self.mechanics is not None:
+                summary.update(self.state.peaks.summary())
         if getattr(self, "damage_cycles", None) is not None:
             summary.update(self.damage_cycles.summary())
         summary.update(n_dofs=self.problem.n_dofs, solver_preset=self.problem.preset,
-                       jacobian_assemblies=self.problem.jacobian_assemblies, wall_time_s=time.perf_counter() - self.t_start,
+                       jacobian_assemblies=self.problem.jacobian_assemblies,
+                       wall_time_s=time.perf_counter() - self.t_start,
                        mechanics_wall_time_s=self.timings.get("mechanics_s", 0.0))
         self.summary = summary
         self.writer.update_manifest(status=status, reason=reason, summary=summary, timings=self.timings)
         if self.fields is not None:
             self.fields.close()
         return RunResult(status, self.folder, summary)
-
-    def _soc_at(self, time_s: float) -> tuple[float | None, float | None]:
-        rows = np.array(self.rows)
-        if rows[-1, 0] < time_s - 1e-9:
-            return None, None
-        k = int(np.argmin(np.abs(rows[:, 0] - time_s)))
-        return float(rows[k, 5]), float(rows[k, 6])
 
 
 def run_case(case: Any, comm: Any = None, resume: bool = False) -> RunResult:
@@ -401,31 +377,20 @@ def run_case(case: Any, comm: Any = None, resume: bool = False) -> RunResult:
     Solver failures (step below the minimum) end with status ``failed`` (not an exception);
     SIGTERM/SIGINT end with status ``interrupted``.
     """
-    sim = Simulation(case, comm, resume)
-    previous = {}
-
-    def interrupted(signum: int, frame: Any) -> None:  # pragma: no cover - signal path
-        sim.interrupt = signal.Signals(signum).name
-        if not getattr(sim, "defer_interrupt", False):  # while stepping: raised between steps (snapshots.py)
-            raise RunInterrupted(sim.interrupt)
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            previous[sig] = signal.signal(sig, interrupted)
-        except ValueError:  # not in the main thread
-            pass
+    interrupts = Interrupts()
+    sim = Simulation(case, comm, resume, interrupts)
+    interrupts.install()
     try:
         sim.setup()
-        for sig in previous:  # again: gmsh and PETSc install their own C handlers during set-up
-            signal.signal(sig, interrupted)
+        interrupts.install()  # again: gmsh and PETSc install their own C handlers during set-up
         return sim.run()
     except SolverError as exc:
         LOG.error("run failed: %s", exc)
-        if hasattr(sim, "stepper") and hasattr(sim, "rows"):
-            diag = sim.snapshots.write(diagnostic=True)
+        if sim.state is not None:
+            diag = sim.write_diagnostic_snapshot()
             sim.writer.update_manifest(diagnostic_snapshot=str(diag) if diag else None)
-        if sim.fields is not None if hasattr(sim, "fields") else False:
-            sim.write_output(sim.stepper.state.time_s)
+        if getattr(sim, "fields", None) is not None and sim.state is not None:
+            sim.write_output(sim.state.stepper.time_s)
         return sim._finish("failed", "failed", str(exc))
     except RunInterrupted as exc:
         LOG.error("interrupted by %s", exc)
@@ -438,5 +403,4 @@ def run_case(case: Any, comm: Any = None, resume: bool = False) -> RunResult:
             sim.writer.mark_failed(f"{type(exc).__name__}: {exc}")  # never raises (disk full: best effort)
         raise
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        interrupts.restore()

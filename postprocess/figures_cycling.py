@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from postprocess.reader import ResultsFolder, Table, read_csv_table
+from postprocess.reader import CYCLES_COLUMNS, ResultsFolder, Table, read_csv_table
 from postprocess.style import DOUBLE_COLUMN_IN, FigureResult, new_figure, save_figure, style
 
 
@@ -17,7 +17,7 @@ def read_cycles(results: ResultsFolder) -> Table | None:
     path = results.path / "cycles.csv"
     if not path.is_file():
         return None
-    table = read_csv_table(path, required=("cycle", "charge_capacity_mAh_cm2", "discharge_capacity_mAh_cm2"))
+    table = read_csv_table(path, required=CYCLES_COLUMNS)
     return table if table["cycle"].size else None
 
 

@@ -20,23 +20,18 @@ from typing import Any
 import numpy as np
 
 from femsim.errors import InputError
+from femsim.io import columns as _columns
 
 log = logging.getLogger(__name__)
 
 Table = dict[str, np.ndarray]
 
-TIMESERIES_COLUMNS = (
-    "time_s", "current_A", "voltage_V", "electrolyte_potential_drop_V", "soc_mean",
-    "soc_separator_10um", "soc_collector_10um", "newton_iterations", "dt_s",
-)
-PARTICLES_COLUMNS = (
-    "time_s", "particle_id", "x_um", "y_um", "z_um", "radius_um", "depth_um", "volume_um3",
-    "c_mean_over_cmax", "c_surface_min_over_cmax", "c_surface_max_over_cmax", "soc",
-    "sigma_eq_max_Pa", "sigma_eq_mean_Pa", "sigma_1_max_Pa",
-)
-PROBES_COLUMNS = (
-    "time_s", "probe", "x_um", "y_um", "z_um", "particle_id", "soc", "c_over_cmax", "sigma_eq_Pa",
-)
+#: the columns a reader may count on (every femsim version writes them; the complete lists, with the
+#: columns added later, are :data:`femsim.io.columns.SERIES`, ``PARTICLES``, ``PROBES``, ``CYCLES``)
+TIMESERIES_COLUMNS = _columns.names(_columns.SERIES, required_only=True)
+PARTICLES_COLUMNS = _columns.names(_columns.PARTICLES, required_only=True)
+PROBES_COLUMNS = _columns.names(_columns.PROBES, required_only=True)
+CYCLES_COLUMNS = _columns.names(_columns.CYCLES, required_only=True)
 #: the two probe names of the results format (separator side, collector side)
 PROBES = ("Ps", "Pcc")
 #: the per-particle stress the fracture comparison and the depth figure use by default: a
@@ -122,7 +117,7 @@ class ResultsFolder:
     warnings: list[str] = field(default_factory=list)
 
     @classmethod
-    def open(cls, path: str | Path) -> "ResultsFolder":
+    def open(cls, path: str | Path) -> ResultsFolder:
         """Read a results folder; :class:`InputError` if it is not one."""
         path = Path(path)
         if not path.is_dir():

@@ -9,41 +9,39 @@ come from the run (max over the particles and the mechanics solves of the cycle)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-CYCLES_HEADER = ["cycle", "start_s", "end_s", "duration_s", "charge_capacity_mAh_cm2", "discharge_capacity_mAh_cm2",
-                 "coulombic_efficiency", "mean_charge_voltage_V", "mean_discharge_voltage_V",
-                 "charge_energy_mWh_cm2", "discharge_energy_mWh_cm2", "n_steps"]
+from femsim.io.columns import CYCLES, names
+
+CYCLES_HEADER = list(names(CYCLES))
 #: 1 mAh/cm² = 36 000 C/m² (and 1 mWh/cm² = 36 000 J/m²)
 C_M2_PER_MAH_CM2 = 36.0e3
 
 
-def cycle_rows(series: np.ndarray, area_m2: float, peaks: dict[int, dict[str, float]],
+def cycle_rows(series: Mapping[str, np.ndarray], area_m2: float, peaks: dict[int, dict[str, float]],
                stress_keys: list[str]) -> tuple[list[str], list[list[Any]]]:
     """The header and rows of ``cycles.csv``.
 
     Args:
-        series: time-series rows (columns of :data:`femsim.io.results.TIMESERIES_HEADER`, the step
-            kind as its code).
+        series: time-series columns by name (:class:`femsim.io.columns.SeriesRecord`; ``time_s``,
+            ``current_A``, ``voltage_V``, ``dt_s`` and ``cycle`` are used).
         area_m2: cross-section of the cell (current = density × area).
         peaks: {cycle: {stress metric: peak (Pa)}} of the run.
         stress_keys: the per-particle stress metrics, in column order (``peak_<key>``).
     """
-    from femsim.io.results import TIMESERIES_HEADER
-
-    col = {name: k for k, name in enumerate(TIMESERIES_HEADER)}
     header = CYCLES_HEADER + [f"peak_{key}" for key in stress_keys]
     out: list[list[Any]] = []
-    if len(series) == 0:
+    if len(series["time_s"]) == 0:
         return header, out
-    cycles = series[:, col["cycle"]].astype(int)
+    cycles = np.asarray(series["cycle"]).astype(int)
     for cycle in sorted(set(cycles.tolist())):
-        rows = series[cycles == cycle]
-        t, dt = rows[:, col["time_s"]], rows[:, col["dt_s"]]
-        i = rows[:, col["current_A"]] / area_m2
-        v = rows[:, col["voltage_V"]]
+        rows = cycles == cycle
+        t, dt = np.asarray(series["time_s"])[rows], np.asarray(series["dt_s"])[rows]
+        i = np.asarray(series["current_A"])[rows] / area_m2
+        v = np.asarray(series["voltage_V"])[rows]
         q = i * dt
         q_ch, q_dis = float(q[q > 0].sum()), float(-q[q < 0].sum())
         e_ch, e_dis = float((v * q)[q > 0].sum()), float(-(v * q)[q < 0].sum())

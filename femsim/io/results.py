@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from femsim.io.atomic import CsvSeries, write_csv, write_json
+from femsim.io.columns import PARTICLES, PROBES, SERIES_NAMES, names
 from femsim.mpi import raise_together
 
 RESERVE_NAME = ".run.json.reserve"
@@ -35,15 +36,10 @@ def case_record(case: dict[str, Any], case_file: str | None) -> dict[str, Any]:
         return case
     return {"by_reference": case_file, "sha256": hashlib.sha256(text.encode()).hexdigest(), "bytes": len(text)}
 
-TIMESERIES_HEADER = ["time_s", "current_A", "voltage_V", "electrolyte_potential_drop_V", "soc_mean",
-                     "soc_separator_10um", "soc_collector_10um", "newton_iterations", "dt_s", "cycle", "step",
-                     "step_kind"]
-PARTICLES_HEADER = ["time_s", "particle_id", "x_um", "y_um", "z_um", "radius_um", "depth_um", "volume_um3",
-                    "c_mean_over_cmax", "c_surface_min_over_cmax", "c_surface_max_over_cmax", "soc",
-                    "sigma_eq_max_Pa", "sigma_eq_mean_Pa", "sigma_1_max_Pa", "sigma_eq_peak_Pa", "clipped",
-                    "sigma_eq_p95_Pa", "sigma_1_surface_p95_Pa", "failure_probability",
-                    "sigma_eq_p95_peak_Pa", "sigma_1_surface_p95_peak_Pa", "failure_probability_peak"]
-PROBES_HEADER = ["time_s", "probe", "x_um", "y_um", "z_um", "particle_id", "soc", "c_over_cmax", "sigma_eq_Pa"]
+#: file headers (the columns are defined in :mod:`femsim.io.columns`)
+TIMESERIES_HEADER = list(SERIES_NAMES)
+PARTICLES_HEADER = list(names(PARTICLES))
+PROBES_HEADER = list(names(PROBES))
 
 
 def versions() -> dict[str, str]:
@@ -82,7 +78,6 @@ class ResultsWriter:
         self.is_root = comm.rank == 0
         self.manifest: dict[str, Any] = {}
         self.extra_particle_columns = list(extra_particle_columns or [])
-        self._particle_rows: list[list[Any]] = []
         # an uncaught error on any rank aborts them all: the failing rank marks the run failed
         # (rank 0 is then blocked in a collective and writes nothing; the write is atomic)
         from femsim.mpi import on_fatal
@@ -153,16 +148,9 @@ class ResultsWriter:
         if self.is_root:
             write_csv(self.folder / name, header, rows)
 
-    def add_particle_rows(self, rows: list[list[Any]]) -> None:
-        """Add the rows of one output time and rewrite particles.csv atomically."""
-        self._particle_rows.extend(rows)
-        self._on_root(write_csv, self.folder / "particles.csv", PARTICLES_HEADER + self.extra_particle_columns,
-                      self._particle_rows)
-
-    def set_particle_rows(self, rows: list[list[Any]]) -> None:
-        """Replace all rows (used on restart)."""
-        self._particle_rows = []
-        self.add_particle_rows(rows)
+    def write_particles(self, rows: list[list[Any]]) -> None:
+        """Rewrite particles.csv atomically with ``rows`` (every output time so far)."""
+        self._on_root(write_csv, self.folder / "particles.csv", PARTICLES_HEADER + self.extra_particle_columns, rows)
 
     def truncate_after(self, time_s: float) -> None:
         """Drop series rows beyond ``time_s`` (restart from a snapshot)."""

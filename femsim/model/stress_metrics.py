@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from femsim.io.columns import STRESS_METRIC_PEAKS
 from femsim.physics import mechanics as mech
 
 UM3 = 1e-18
@@ -93,8 +94,7 @@ class ParticleStressMetrics:
 
 
 #: particles.csv column of each metric's maximum over every mechanics step so far
-PEAK_COLUMNS = {"sigma_eq_p95_Pa": "sigma_eq_p95_peak_Pa", "sigma_1_surface_p95_Pa": "sigma_1_surface_p95_peak_Pa",
-                "failure_probability": "failure_probability_peak"}
+PEAK_COLUMNS = STRESS_METRIC_PEAKS
 
 
 class StressPeaks:

@@ -16,8 +16,9 @@ and ``applied_current()`` (see :class:`femsim.solvers.halfcell.HalfCellProblem`)
 * output times, output periods and step ends by time (``for``) are hit exactly (dt is clipped to
   land on them); a CC step's capacity limit is hit exactly the same way;
 * a step that crosses an ``until`` condition is repeated with a secant estimate of the crossing
-  (the step fraction rounded to 1e-4) until it is within tolerance: voltage within ``cutoff_tolerance_V``,
-  current within :data:`CURRENT_TOLERANCE` of the threshold, a hold's capacity within :data:`CAPACITY_TOLERANCE`.
+  (the step fraction rounded to 1e-4) until it is within tolerance: voltage within
+  ``cutoff_tolerance_V``, current within :data:`CURRENT_TOLERANCE` of the threshold, a hold's
+  capacity within :data:`CAPACITY_TOLERANCE`.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ class StepperState:
     finished: bool = False
     #: one dict per finished protocol step: cycle, step, kind, text, start_s, end_s, reason, charge_C_m2
     step_log: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    #: attempted time steps that were undone (Newton failure or too large a voltage change)
+    rejected_steps: int = 0
 
 
 class ProtocolStepper:
@@ -86,21 +89,38 @@ class ProtocolStepper:
         solver: the case's ``[solver]`` section.
         output_times: times (s) to hit exactly and report through ``on_output``.
         end_time_s: stop the whole protocol here (None: no limit beyond the steps').
+        state: the state to continue from (a run's :class:`~femsim.run_state.RunState` owns it;
+            None: a fresh one). The stepper advances it in place.
+
+    Hooks (lists of callables, called in order):
+
+    * ``before_time_step()``: before each attempt to advance time (a due snapshot is written and
+      an interrupt acted on here: the state is then exactly the loop-top state);
+    * ``before_switch()``: before the potentials are re-solved at the start of a protocol step;
+    * ``on_step(record)``: after an accepted time step or a step switch (:class:`StepRecord`);
+    * ``on_accepted(state)``: after an accepted time step, once ``on_step`` has run;
+    * ``on_output(time_s)``: at each output time reached;
+    * ``on_step_end(entry)``: when a protocol step ends (its ``step_log`` entry).
     """
 
     def __init__(self, problem: Any, steps: list[Any], cycles: int, solver: Any, output_times: list[float],
-                 end_time_s: float | None = None):
+                 end_time_s: float | None = None, state: StepperState | None = None):
         if not steps:
             raise ValueError("a protocol needs at least one step")
         self.problem, self.steps, self.cycles, self.solver = problem, list(steps), int(cycles), solver
         self.output_times = sorted(t for t in output_times if t > 0)
         self.end_time_s = end_time_s
-        self.state = StepperState(dt_s=solver.dt_initial_s)
+        self.state = state if state is not None else StepperState(dt_s=solver.dt_initial_s)
+        self.before_time_step: list[Callable[[], None]] = []
+        self.before_switch: list[Callable[[], None]] = []
         self.on_step: list[Callable[[StepRecord], None]] = []
+        self.on_accepted: list[Callable[[StepperState], None]] = []
         self.on_output: list[Callable[[float], None]] = []
         self.on_step_end: list[Callable[[dict[str, Any]], None]] = []
-        self.on_snapshot: Callable[[StepperState], None] | None = None
-        self.rejected_steps = 0
+
+    @property
+    def rejected_steps(self) -> int:
+        return self.state.rejected_steps
 
     # -- the present step ----------------------------------------------------------------------
     @property
@@ -196,6 +216,8 @@ class ProtocolStepper:
             landing_on_event = abs(st.time_s + dt - event) < 1e-9 * max(1.0, event)
             if landing_on_event:
                 dt = event - st.time_s
+            for hook in self.before_time_step:
+                hook()
             ok, its, why = self.problem.step(dt, self.control())
             if not ok:
                 self._reject(f"Newton failed ({why}) at t = {st.time_s:.6g} s, dt = {dt:.3g} s", dt)
@@ -251,6 +273,8 @@ class ProtocolStepper:
         st.dt_s = self.solver.dt_initial_s
         self._apply_control()
         LOG.info("%s at t = %.3f s", self.label(), st.time_s)
+        for hook in self.before_switch:
+            hook()
         ok, its, why = self.problem.solve_potentials(self.control())
         if not ok:
             raise SolverError(f"{self.label()}: potentials at the start of the step did not converge ({why}) "
@@ -301,15 +325,15 @@ class ProtocolStepper:
         st.step_charge_C_m2 += current * dt
         st.n_steps += 1
         self._emit(dt, its)
-        if self.on_snapshot is not None:
-            self.on_snapshot(st)
+        for hook in self.on_accepted:
+            hook(st)
 
     def _reject(self, reason: str, dt: float, fatal: bool = True) -> None:
         """Undo the attempted step of length ``dt`` and cut the step. Below ``dt_min`` a failed
         Newton solve ends the run (``fatal``); an accuracy rejection retries at ``dt_min``."""
         st, sv = self.state, self.solver
         self.problem.restore()
-        self.rejected_steps += 1
+        st.rejected_steps += 1
         new_dt = dt * sv.dt_cut
         if new_dt < sv.dt_min_s:
             if fatal:
@@ -320,9 +344,10 @@ class ProtocolStepper:
         st.dt_s = new_dt
 
 
-def stepper_for(problem: Any, case: Any) -> ProtocolStepper:
-    """The stepper of a case's ``[protocol]`` (steps × cycles) and output times."""
+def stepper_for(problem: Any, case: Any, state: StepperState | None = None) -> ProtocolStepper:
+    """The stepper of a case's ``[protocol]`` (steps × cycles) and output times, continuing from
+    ``state`` if given."""
     prot = case.protocol
     given_steps = prot.steps is not None or prot.step is not None
     return ProtocolStepper(problem, prot.cycle_steps(), prot.cycles, case.solver, case.output.times_s,
-                           end_time_s=prot.end_time_s if given_steps else None)
+                           end_time_s=prot.end_time_s if given_steps else None, state=state)

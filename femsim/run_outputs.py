@@ -1,0 +1,55 @@
+"""Tables a run writes from its state: the particles.csv rows of an output time (the simulation
+decides when; :mod:`femsim.io.results` writes them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from femsim.io.columns import PARTICLES, STRESS_METRIC_PEAKS, names
+from femsim.run_state import RunPeaks
+
+UM = 1e-6
+PARTICLE_NAMES = names(PARTICLES)
+
+
+def particle_rows(time_s: float, stats: Any, table: Any | None, c_max: float, soc: Any,
+                  stress: dict[str, np.ndarray] | None, peaks: RunPeaks) -> list[list[Any]]:
+    """The particles.csv rows of one output time: the columns of :data:`femsim.io.columns.PARTICLES`,
+    then the particle table's pass-through columns.
+
+    Args:
+        time_s: the output time.
+        stats: :class:`femsim.model.particles.ParticleStatistics` (ids, centroids, volumes, depths in m).
+        table: the particle table the mesh was built from (radii in µm, pass-through columns), or None.
+        c_max: the cathode's maximum concentration (mol/m³).
+        soc: state of charge of a mean concentration (mol/m³ → -).
+        stress: the mechanics solver's per-particle stress, or None without mechanics (NaN columns).
+        peaks: the run's stress peaks so far.
+    """
+    mean = stats.mean_concentration()
+    lo, hi = stats.surface_extrema()
+    n = len(stats.ids)
+    nan = np.full(n, np.nan)
+    mech = stress is not None
+    stress = stress or {}
+    radius = (3 * stats.volume / (4 * np.pi)) ** (1 / 3)
+    extra_cols: list[list[str]] = [[] for _ in range(n)]
+    if table is not None:
+        index = {int(i): k for k, i in enumerate(table.ids)}
+        rows_in_table = [index.get(int(i)) for i in stats.ids]
+        radius = np.array([table.radii[k] * UM if k is not None else r for k, r in zip(rows_in_table, radius)])
+        extra_cols = [[table.extra[c][k] if k is not None else "" for c in table.extra] for k in rows_in_table]
+    columns: dict[str, Any] = {
+        "particle_id": [int(i) for i in stats.ids], "x_um": stats.centroid[:, 0] / UM,
+        "y_um": stats.centroid[:, 1] / UM, "z_um": stats.centroid[:, 2] / UM, "radius_um": radius / UM,
+        "depth_um": stats.depth / UM, "volume_um3": stats.volume / UM**3, "c_mean_over_cmax": mean / c_max,
+        "c_surface_min_over_cmax": lo / c_max, "c_surface_max_over_cmax": hi / c_max, "soc": [soc(m) for m in mean],
+        **{name: stress.get(name, nan) for name in ("sigma_eq_max_Pa", "sigma_eq_mean_Pa", "sigma_1_max_Pa")},
+        "sigma_eq_peak_Pa": peaks.particle_sigma_eq_Pa if mech else nan,
+        "clipped": [int(v) for v in stress["clipped"]] if mech else nan,
+        **{name: stress.get(name, nan) for name in STRESS_METRIC_PEAKS},
+        **(peaks.metrics.columns() if mech else dict.fromkeys(STRESS_METRIC_PEAKS.values(), nan)),
+    }
+    return [[time_s, *(columns[name][k] for name in PARTICLE_NAMES[1:]), *extra_cols[k]] for k in range(n)]
