@@ -20,8 +20,9 @@ class Refusal(Exception):
         self.field, self.message = field, message
 
 
-def validation_refusal(exc: Any, raw: dict) -> Refusal:
-    """The most telling pydantic error, its location written with BPX field names."""
+def validation_refusal(exc: Any, raw: dict, known_fields: list[str]) -> Refusal:
+    """The most telling pydantic error, its location written with BPX field names (``known_fields``:
+    the BPX fields femsim reads, suggested for a misspelt one)."""
     errors = exc.errors()
     extra = [e for e in errors if e["type"] == "extra_forbidden"]
     missing = [e for e in errors if e["type"] == "missing"]
@@ -30,7 +31,7 @@ def validation_refusal(exc: Any, raw: dict) -> Refusal:
         path, _node = _path(e["loc"], raw)
         name = str(e["loc"][-1])
         choices = [str(m["loc"][-1]) for m in missing]
-        close = difflib.get_close_matches(name, choices or _known_fields(e["loc"]), n=1, cutoff=0.5)
+        close = difflib.get_close_matches(name, choices or known_fields, n=1, cutoff=0.5)
         hint = f" (did you mean '{close[0]}'? units are part of BPX field names)" if close else ""
         return Refusal(path, f"unknown BPX field{hint}")
     if missing:
@@ -86,10 +87,3 @@ def _lookup(path: str, raw: dict) -> Any:
         else:
             return None
     return node
-
-
-def _known_fields(loc: tuple) -> list[str]:
-    from femsim.parameters.bpx_format import CATHODE_FIELDS, ELECTROLYTE_FIELDS
-
-    fields = [f for f, *_ in CATHODE_FIELDS] + [f for f, *_ in ELECTROLYTE_FIELDS]
-    return fields + ["Reference temperature [K]", "Initial electrolyte concentration [mol.m-3]"]

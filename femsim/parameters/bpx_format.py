@@ -129,7 +129,7 @@ def _map(raw: Any, label: str) -> BpxMaterials:
         try:
             doc = bpx.parse_bpx_obj(copy.deepcopy(raw))  # bpx replaces sections of the dict it is given
         except pydantic.ValidationError as exc:
-            raise _validation_refusal(exc, raw) from None
+            raise _validation_refusal(exc, raw, _known_fields()) from None
         except (ValueError, TypeError, KeyError) as exc:
             raise _Refusal("(BPX)", str(exc).splitlines()[0]) from None
     for w in caught:
@@ -327,3 +327,9 @@ def mapping_rows() -> list[tuple[str, str, str]]:
              for n, a, u in USER_DEFINED_FIELDS]
     rows += [(f"Parameterisation/User-defined/{n}", "carried (export), not used", "") for n in CARRIED_USER_DEFINED]
     return rows
+
+
+def _known_fields() -> list[str]:
+    """The BPX fields femsim reads (suggested when a file has a misspelt one)."""
+    fields = [f for f, *_ in CATHODE_FIELDS] + [f for f, *_ in ELECTROLYTE_FIELDS]
+    return fields + ["Reference temperature [K]", "Initial electrolyte concentration [mol.m-3]"]

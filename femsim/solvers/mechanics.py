@@ -66,6 +66,47 @@ def default_options(n_dofs: int, block_diagonal: bool = False) -> dict[str, Any]
             "mg_levels_ksp_type": "chebyshev", "mg_levels_pc_type": "jacobi"}
 
 
+def point_supports(nodes: Any, cut: Any) -> list[list[int]]:
+    """M1 point supports (:meth:`MechanicsSolver._m1_supports`): per displacement component, the
+    P1 nodes of the particle mesh where it is fixed.
+
+    Args:
+        nodes: :class:`femsim.model.probes.NodalParticleMap` (slots and node coordinates).
+        cut: :class:`femsim.model.cut_faces.CutFaces` (the mirror axes of each particle).
+    """
+    X = nodes.coords
+    fixed: list[list[int]] = [[], [], []]
+    for slot in range(nodes.n):
+        axes = cut.mirror_axes(slot, tuple(range(6)))
+        supports: tuple[tuple[int, tuple[int, ...]], ...]
+        a = nodes.select(slot, X[:, 0])
+        A = nodes.coords_of(a)
+        if not axes:
+            b = nodes.select(slot, -np.linalg.norm(X - A, axis=1))
+            d = nodes.coords_of(b) - A
+            dist = np.linalg.norm(np.cross(X - A, d), axis=1)
+            c = nodes.select(slot, -dist)
+            e = nodes.coords_of(c) - A
+            k_b = int(np.argmax(np.abs(d)))
+            k_c = int(np.argmax(np.abs(np.cross(d, e))))
+            supports = ((a, (0, 1, 2)), (b, tuple(i for i in range(3) if i != k_b)), (c, (k_c,)))
+        elif len(axes) == 1:
+            k = next(iter(axes))
+            across = np.delete(X - A, k, axis=1)
+            b = nodes.select(slot, -np.linalg.norm(across, axis=1))
+            turn = np.cross(np.eye(3)[k], nodes.coords_of(b) - A)
+            supports = ((a, tuple(i for i in range(3) if i != k)), (b, (int(np.argmax(np.abs(turn))),)))
+        elif len(axes) == 2:
+            supports = ((a, tuple(set(range(3)) - axes)),)
+        else:
+            supports = ()
+        for dof, comps in supports:
+            if dof >= 0:
+                for i in comps:
+                    fixed[i].append(dof)
+    return fixed
+
+
 class MechanicsSolver:
     """Diffusion-induced stress in the particles for a given c_s.
 
@@ -193,38 +234,9 @@ class MechanicsSolver:
         faces: no force ⟂ e_k, no moment about e_k), so they carry no reaction.
         """
         dolfinx = import_dolfinx()
-        nodes, X = self.nodes, self.nodes.coords
         cut = self.cut_faces
         pmesh = self.V.mesh
-        fixed: list[list[int]] = [[], [], []]
-        for slot in range(nodes.n):
-            axes = cut.mirror_axes(slot, tuple(range(6)))
-            supports: tuple[tuple[int, tuple[int, ...]], ...]
-            a = nodes.select(slot, X[:, 0])
-            A = nodes.coords_of(a)
-            if not axes:
-                b = nodes.select(slot, -np.linalg.norm(X - A, axis=1))
-                d = nodes.coords_of(b) - A
-                dist = np.linalg.norm(np.cross(X - A, d), axis=1)
-                c = nodes.select(slot, -dist)
-                e = nodes.coords_of(c) - A
-                k_b = int(np.argmax(np.abs(d)))
-                k_c = int(np.argmax(np.abs(np.cross(d, e))))
-                supports = ((a, (0, 1, 2)), (b, tuple(i for i in range(3) if i != k_b)), (c, (k_c,)))
-            elif len(axes) == 1:
-                k = next(iter(axes))
-                across = np.delete(X - A, k, axis=1)
-                b = nodes.select(slot, -np.linalg.norm(across, axis=1))
-                turn = np.cross(np.eye(3)[k], nodes.coords_of(b) - A)
-                supports = ((a, tuple(i for i in range(3) if i != k)), (b, (int(np.argmax(np.abs(turn))),)))
-            elif len(axes) == 2:
-                supports = ((a, tuple(set(range(3)) - axes)),)
-            else:
-                supports = ()
-            for dof, comps in supports:
-                if dof >= 0:
-                    for i in comps:
-                        fixed[i].append(dof)
+        fixed = point_supports(self.nodes, cut)
         to_v = self._vertex_dofs_in_V()
         zero = np.float64(0.0)
         bcs = [dolfinx.fem.dirichletbc(zero, 3 * np.array(sorted(set(to_v[f])), dtype=np.int32) + i, self.V.sub(i))
