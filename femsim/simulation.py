@@ -187,17 +187,19 @@ class Simulation:
     def solve_mechanics(self, time_s: float) -> None:
         t0 = time.perf_counter()
         state = self._run_state()
-        self.mechanics.solve(self.problem.particle_concentration)
+        mechanics = self.mechanics
+        assert mechanics is not None, "solve_mechanics runs only with [mechanics] enabled"
+        mechanics.solve(self.problem.particle_concentration)
         state.steps_since_mechanics = 0
         if self.case.mechanics.stress_enhanced_diffusion:  # two-way coupling, σ_h lagged by one step
-            self.problem.hydrostatic_stress.interpolate(self.mechanics.fields()["sigma_hydrostatic_Pa"])
-        for probe in self.mechanics.probes():
+            self.problem.hydrostatic_stress.interpolate(mechanics.fields()["sigma_hydrostatic_Pa"])
+        for probe in mechanics.probes():
             c = float(probe.get("c_over_cmax", float("nan")))
             soc = (self.x0 - c) / self.dx_nominal if math.isfinite(c) else float("nan")
             values = dict(probe, time_s=time_s, soc=soc, c_over_cmax=c)
             self.writer.append_probe([values[name] for name in PROBE_NAMES])
             state.peaks.add_probe(probe["probe"], probe["sigma_eq_Pa"])
-        state.peaks.add_particle_stress(state.stepper.cycle + 1, self.mechanics.particle_stress())
+        state.peaks.add_particle_stress(state.stepper.cycle + 1, mechanics.particle_stress())
         self.timings["mechanics_s"] = self.timings.get("mechanics_s", 0.0) + time.perf_counter() - t0
 
     def write_output(self, time_s: float) -> None:

@@ -154,4 +154,8 @@ class ResultsWriter:
 
     def truncate_after(self, time_s: float) -> None:
         """Drop series rows beyond ``time_s`` (restart from a snapshot)."""
-        self._on_root(lambda: (self.timeseries.truncate_after(time_s), self.probes.truncate_after(time_s)))
+        def truncate() -> None:
+            self.timeseries.truncate_after(time_s)
+            self.probes.truncate_after(time_s)
+
+        self._on_root(truncate)
