@@ -1,7 +1,7 @@
 # femsim: two commands set everything up on a fresh machine.
 #   make run    creates .venv, meshes and runs the shipped default case (cases/5C.toml)
-#   make test   creates .venv, runs the test suite serially and the parallel tests on 2 ranks
-#   make lint   ruff + mypy (see pyproject.toml)
+#   make test   creates .venv, runs lint, the test suite serially and the parallel tests on 2 ranks
+#   make lint   ruff + mypy (see pyproject.toml); a finding fails `make test`
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -25,10 +25,11 @@ run: $(STAMP)
 # ruff (rules in pyproject.toml [tool.ruff]) over all Python in the repository; mypy over the
 # package (femsim + postprocess, [tool.mypy]; cache in .cache/mypy)
 lint: $(STAMP)
-	$(BIN)/ruff check femsim postprocess tests benchmarks
+	$(BIN)/ruff check femsim postprocess tests benchmarks examples
 	$(BIN)/mypy
 
 test: $(STAMP)
+	$(MAKE) lint
 	$(MAKE) test-serial
 	$(MAKE) test-parallel
 
