@@ -53,3 +53,24 @@ def particle_rows(time_s: float, stats: Any, table: Any | None, c_max: float, so
         **(peaks.metrics.columns() if mech else dict.fromkeys(STRESS_METRIC_PEAKS.values(), nan)),
     }
     return [[time_s, *(columns[name][k] for name in PARTICLE_NAMES[1:]), *extra_cols[k]] for k in range(n)]
+
+
+def particle_table_for(case: Any) -> Any | None:
+    """The (adjusted) particle table the mesh was built from, if the case has one."""
+    if case.geometry.particle_table is None:
+        return None
+    from femsim.geometry.pipeline import prepare_table
+
+    table, _ = prepare_table(case)
+    return table
+
+
+def scheduler_environment() -> dict[str, str]:
+    """Batch-scheduler variables worth keeping with the results (SLURM array task, job ids, host)."""
+    import os
+    import socket
+
+    keys = ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_JOB_ID", "SLURM_JOB_ID", "SLURM_NTASKS", "SLURM_JOB_PARTITION")
+    env = {k: os.environ[k] for k in keys if k in os.environ}
+    env["hostname"] = socket.gethostname()
+    return env

@@ -21,6 +21,7 @@ from femsim.interrupts import Interrupts
 from femsim.io.columns import PROBES, SeriesRecord, names
 from femsim.mpi import CollectiveGarbage
 from femsim.parameters import FARADAY
+from femsim.run_outputs import particle_table_for, scheduler_environment
 from femsim.run_state import RunState, SolverState, owned_cells
 
 LOG = logging.getLogger(__name__)
@@ -33,27 +34,6 @@ class RunResult:
     status: str
     folder: Path
     summary: dict[str, Any]
-
-
-def _particle_table_for(case: Any) -> Any | None:
-    """The (adjusted) particle table the mesh was built from, if the case has one."""
-    if case.geometry.particle_table is None:
-        return None
-    from femsim.geometry.pipeline import prepare_table
-
-    table, _ = prepare_table(case)
-    return table
-
-
-def _scheduler_environment() -> dict[str, str]:
-    """Batch-scheduler variables worth keeping with the results (SLURM array task, job ids, host)."""
-    import os
-    import socket
-
-    keys = ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_JOB_ID", "SLURM_JOB_ID", "SLURM_NTASKS", "SLURM_JOB_PARTITION")
-    env = {k: os.environ[k] for k in keys if k in os.environ}
-    env["hostname"] = socket.gethostname()
-    return env
 
 
 class Simulation:
@@ -91,7 +71,7 @@ class Simulation:
         from femsim.solvers.halfcell import HalfCellProblem
 
         case, comm = self.case, self.comm
-        table = _particle_table_for(case)
+        table = particle_table_for(case)
         self.table = table
         extra_cols = list(table.extra) if table is not None else []
         from femsim.io.snapshots import SnapshotManager
@@ -113,7 +93,7 @@ class Simulation:
         self.writer = ResultsWriter(self.folder, comm, resume=self.resume, extra_particle_columns=extra_cols)
         self.writer.update_manifest(status="running", reason="", case_file=str(case.source) if case.source else None,
                                     case=case.to_dict(), versions=versions(), n_ranks=comm.size,
-                                    environment=_scheduler_environment())
+                                    environment=scheduler_environment())
         self.domain = Domain(mesh, cell_tags, facet_tags, case.solver.interface_quadrature_degree,
                              case.solver.bulk_quadrature_degree)
         self.materials = build_material_sets(case.materials, case.protocol.temperature_K)
