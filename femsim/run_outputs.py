@@ -3,6 +3,7 @@ decides when; :mod:`femsim.io.results` writes them)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy as np
 from femsim.io.columns import PARTICLES, STRESS_METRIC_PEAKS, names
 from femsim.run_state import RunPeaks
 
+LOG = logging.getLogger("femsim.simulation")
 UM = 1e-6
 PARTICLE_NAMES = names(PARTICLES)
 
@@ -74,3 +76,37 @@ def scheduler_environment() -> dict[str, str]:
     env = {k: os.environ[k] for k in keys if k in os.environ}
     env["hostname"] = socket.gethostname()
     return env
+
+
+def damage_cycles_for(damage: Any, cycle_stress: Any, stats: Any, cathode_thickness_m: float, cycles: int) -> Any:
+    """The run's :class:`femsim.model.damage_cycles.DamageCycles` (``damage``: the case's ``[damage]``)."""
+    from femsim.model.damage_cycles import DamageCycles
+
+    radius = (3 * stats.volume / (4 * np.pi)) ** (1 / 3)
+    return DamageCycles(damage, cycle_stress, stats.ids, radius, stats.depth / UM, stats.centroid / UM,
+                        cathode_thickness_m / UM, cycles)
+
+
+def cycles_to_jump(damage_cycles: Any, step_log: list[dict[str, Any]], entry: dict[str, Any]) -> int:
+    """After the cycle that ``entry`` (its last step's log entry) ends: how many cycles to extrapolate."""
+    start = next(e["start_s"] for e in step_log if e["cycle"] == entry["cycle"] and e["step"] == 1)
+    jump = int(damage_cycles.end_cycle(entry["cycle"], entry["end_s"] - start))
+    if jump:
+        LOG.info("cycle %d: damage increments agree, cycles %d-%d extrapolated", entry["cycle"],
+                 entry["cycle"] + 1, entry["cycle"] + jump)
+    return jump
+
+
+def protocol_fraction(stepper: Any, state: Any, rec: Any) -> float:
+    """How far through the protocol a step record is (0-1, for the progress line): by time within the
+    present step, or by voltage towards its ``until`` voltage when that is further."""
+    n_steps = len(stepper.steps)
+    st, step = stepper.state, stepper.step
+    within = min((rec.time_s - st.step_start_s) / step.duration_s, 1.0) if step.duration_s else 0.0
+    if step.until_voltage_V is not None and step.kind != "hold":
+        start = state.switch_voltage()
+        start = rec.voltage_V if start is None else start
+        if step.until_voltage_V != start:
+            within = max(within, (rec.voltage_V - start) / (step.until_voltage_V - start))
+    fraction = (st.cycle + (st.step_index + min(max(within, 0.0), 1.0)) / n_steps) / stepper.cycles
+    return fraction

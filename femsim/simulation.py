@@ -21,7 +21,7 @@ from femsim.interrupts import Interrupts
 from femsim.io.columns import PROBES, SeriesRecord, names
 from femsim.mpi import CollectiveGarbage
 from femsim.parameters import FARADAY
-from femsim.run_outputs import particle_table_for, scheduler_environment
+from femsim.run_outputs import particle_table_for, protocol_fraction, scheduler_environment
 from femsim.run_state import RunState, SolverState, owned_cells
 
 LOG = logging.getLogger(__name__)
@@ -246,14 +246,7 @@ class Simulation:
             self.record_step(rec)
             if rec.time_s == 0.0 and 0.0 in case.output.times_s and 0.0 not in state.outputs_written:
                 self.write_output(0.0)
-            st, step = stepper.state, stepper.step
-            within = min((rec.time_s - st.step_start_s) / step.duration_s, 1.0) if step.duration_s else 0.0
-            if step.until_voltage_V is not None and step.kind != "hold":
-                start = state.switch_voltage()
-                start = rec.voltage_V if start is None else start
-                if step.until_voltage_V != start:
-                    within = max(within, (rec.voltage_V - start) / (step.until_voltage_V - start))
-            fraction = (st.cycle + (st.step_index + min(max(within, 0.0), 1.0)) / n_steps) / stepper.cycles
+            fraction = protocol_fraction(stepper, state, rec)
             progress.update(fraction, f"{stepper.label()} t={rec.time_s:7.1f} s V={rec.voltage_V:.4f} V "
                                       f"i={rec.current_density_A_m2:.4g} A/m² dt={rec.dt_s:.3g} s")
 
@@ -298,24 +291,17 @@ class Simulation:
     def _make_damage_cycles(self) -> Any:
         if not self.case.damage.enabled or self.mechanics is None:
             return None
-        from femsim.model.damage_cycles import DamageCycles
+        from femsim.run_outputs import damage_cycles_for
 
-        st = self.stats
-        radius = (3 * st.volume / (4 * np.pi)) ** (1 / 3)
-        return DamageCycles(self.case.damage, self._run_state().peaks.cycle_stress, st.ids, radius, st.depth / UM,
-                            st.centroid / UM, self.cathode_thickness / UM, self.stepper.cycles)
+        return damage_cycles_for(self.case.damage, self._run_state().peaks.cycle_stress, self.stats,
+                                 self.cathode_thickness, self.stepper.cycles)
 
     def end_cycle(self, entry: dict[str, Any]) -> None:
         """A simulated cycle ended: the cycles to jump over (``[damage] max_jump_cycles``) are skipped."""
-        if self.damage_cycles is None:
-            return
-        st = self.stepper.state
-        start = next(e["start_s"] for e in st.step_log if e["cycle"] == entry["cycle"] and e["step"] == 1)
-        jump = self.damage_cycles.end_cycle(entry["cycle"], entry["end_s"] - start)
-        if jump:
-            LOG.info("cycle %d: damage increments agree, cycles %d-%d extrapolated", entry["cycle"],
-                     entry["cycle"] + 1, entry["cycle"] + jump)
-            st.cycle += jump
+        from femsim.run_outputs import cycles_to_jump
+
+        if self.damage_cycles is not None:
+            self.stepper.state.cycle += cycles_to_jump(self.damage_cycles, self.stepper.state.step_log, entry)
 
     def write_damage(self) -> None:
         """The damage after the completed cycles (``[damage]``): its tables written
@@ -327,12 +313,6 @@ class Simulation:
         damage, tables = self.damage_cycles.after_cycles(self.stepper.state.step_log, len(self.stepper.steps))
         write_damage_tables(self.writer, tables)
         self.problem.set_damage_factors(self.damage_cycles.feedback_factors(damage))
-
-    def write_diagnostic_snapshot(self) -> Path | None:
-        """After a solver failure: a ``diagnostic_<n>`` snapshot of the state (never resumed from)."""
-        if self.state is None or self.stepper is None:
-            return None
-        return self.snapshots.write(self.state, self.solver_state(), diagnostic=True)
 
     def _finish(self, status: str, termination: str, reason: str = "") -> RunResult:
         summary: dict[str, Any] = {"termination": termination}
@@ -369,7 +349,7 @@ def run_case(case: Any, comm: Any = None, resume: bool = False) -> RunResult:
     except SolverError as exc:
         LOG.error("run failed: %s", exc)
         if sim.state is not None:
-            diag = sim.write_diagnostic_snapshot()
+            diag = sim.snapshots.write(sim.state, sim.solver_state(), diagnostic=True)  # never resumed from
             sim.writer.update_manifest(diagnostic_snapshot=str(diag) if diag else None)
         if getattr(sim, "fields", None) is not None and sim.state is not None:
             sim.write_output(sim.state.stepper.time_s)
