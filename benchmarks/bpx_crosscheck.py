@@ -41,15 +41,15 @@ def main() -> None:
 
     from femsim.crosscheck.arrays import SphereArray, write_array_case
     from femsim.crosscheck.compare import run_comparison
-    from femsim.parameters import FARADAY
     from femsim.parameters.bpx_format import read_bpx_file
+    from femsim.units import C_M2_PER_MAH_CM2, FARADAY, UM
 
     bpx_file = Path(args.bpx_file).resolve()
     cathode = read_bpx_file(bpx_file).cathode
     array = SphereArray((1, 1, 8), 5.0, 0.30)
     x0, x_end = cathode.maximum_stoichiometry, cathode.minimum_stoichiometry
     capacity_mAh_cm2 = (
-        cathode.max_concentration * array.fraction * array.box_um[2] * 1e-6 * (x0 - x_end) * FARADAY / 36e3
+        cathode.max_concentration * array.fraction * array.box_um[2] * UM * (x0 - x_end) * FARADAY / C_M2_PER_MAH_CM2
     )
     out = Path(args.out).resolve()
     name = f"bpx_{bpx_file.stem}_{args.c_rate:g}C"

@@ -51,7 +51,8 @@ def main() -> None:
 
     from femsim.geometry.packing import generate_packing, summary
     from femsim.geometry.particles import write_particle_table
-    from femsim.parameters import FARADAY, NMC811_Chen2020
+    from femsim.parameters import NMC811_Chen2020
+    from femsim.units import C_M2_PER_MAH_CM2, FARADAY, UM
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -86,7 +87,7 @@ def main() -> None:
     cathode = NMC811_Chen2020()
     x0, x_end = 0.9, cathode.minimum_stoichiometry
     fraction = stats["packing"]["volume_fraction"]
-    capacity = cathode.max_concentration * fraction * BOX_UM[2] * 1e-6 * (x0 - x_end) * FARADAY / 36e3
+    capacity = cathode.max_concentration * fraction * BOX_UM[2] * UM * (x0 - x_end) * FARADAY / C_M2_PER_MAH_CM2
     (out / f"{name}.toml").write_text(f"""\
 # NMC811 (Chen2020 electrochemistry, literature mechanics: femsim/parameters/nmc811.py) in a generated
 # packing whose mean radius comes from the NMC811 holotomography slice (benchmarks/nmc811_case.py:

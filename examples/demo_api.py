@@ -40,8 +40,9 @@ import numpy as np
 
 from femsim.case import load_case, parse_case, read_toml
 from femsim.mpi import comm_world
-from femsim.parameters import FARADAY, build_material_sets
+from femsim.parameters import build_material_sets
 from femsim.simulation import run_case
+from femsim.units import FARADAY, UM
 from femsim.verification import crank_sphere_concentration
 from postprocess.reader import ResultsFolder
 
@@ -76,10 +77,10 @@ def sphere_case(folder: Path) -> tuple[object, list[float]]:
         half = BOX_UM / 2
         table.write_text(f"id,x,y,z,radius\n1,{half},{half},{half},{RADIUS_UM}\n")
     comm.barrier()
-    a = RADIUS_UM * 1e-6
+    a = RADIUS_UM * UM
     # The protocol gives the current per collector area; all of it enters the one sphere, so the
     # applied current density is |i_n| · 4πa² / A_cc.
-    i_app = abs(I_N) * 4 * math.pi * a**2 / (BOX_UM * 1e-6) ** 2
+    i_app = abs(I_N) * 4 * math.pi * a**2 / (BOX_UM * UM) ** 2
     # compare at τ = D t / a² = 0.1 (9 s, an output time) and 0.2 (18 s, the end of the run)
     times = [0.1 * a**2 / D_S, 0.2 * a**2 / D_S]
     data = {
@@ -117,7 +118,7 @@ def run_sphere(folder: Path) -> dict[str, float]:
         raise RuntimeError(f"sphere run {result.status}: {result.summary}")
     probes = ResultsFolder.open(result.folder).probes
     nmc = build_material_sets(case.materials, case.protocol.temperature_K).cathode
-    a = RADIUS_UM * 1e-6
+    a = RADIUS_UM * UM
     f0 = -I_N / FARADAY
     conc_scale = f0 * a / D_S
     stress_scale = nmc.partial_molar_volume * nmc.youngs_modulus / (1 - nmc.poisson_ratio) * conc_scale

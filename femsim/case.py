@@ -16,6 +16,7 @@ from typing import Any
 
 from femsim.errors import InputError
 from femsim.schema import load_section, resolve_paths, spec, to_dict
+from femsim.units import AH_M2_PER_MAH_CM2
 
 
 @dataclasses.dataclass
@@ -117,7 +118,7 @@ class Protocol:
     @property
     def current_density_A_m2(self) -> float:
         """Magnitude of the applied current density (A/m²): C-rate × areal capacity / 1 h."""
-        return self.c_rate * self.capacity_mAh_cm2 * 10.0  # mAh/cm² → A h/m² is ×10
+        return self.c_rate * self.capacity_mAh_cm2 * AH_M2_PER_MAH_CM2
 
     @property
     def t_end_s(self) -> float:

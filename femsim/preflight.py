@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from femsim.errors import InputError
 from femsim.parameters import FARADAY
+from femsim.units import AH_M2_PER_MAH_CM2, UM
 
 if TYPE_CHECKING:
     from femsim.case import Case
@@ -86,7 +87,7 @@ def _current_problems(case: Case) -> list[str]:
     c0, temp = p.initial_electrolyte_concentration_mol_m3, p.temperature_K
     d = float(electrolyte.diffusivity(c0, temp))
     t_plus = float(electrolyte.transference(c0, temp))
-    length_m = (case.geometry.box_um[2] + case.geometry.separator_thickness_um) * 1e-6
+    length_m = (case.geometry.box_um[2] + case.geometry.separator_thickness_um) * UM
     if not (d > 0 and t_plus < 1):
         return []
     i_lim = 2.0 * FARADAY * d * c0 / ((1.0 - t_plus) * length_m)
@@ -105,7 +106,7 @@ def _current_problems(case: Case) -> list[str]:
         return [f"{key}: {what} gives {i:.4g} A/m², more than {LIMITING_CURRENT_FACTOR:g} x the "
                 f"electrolyte's diffusion-limited current density 2 F D c0 / ((1 - t+) L) = {i_lim:.4g} A/m² "
                 f"(D = {d:.3g} m²/s, c0 = {c0:g} mol/m³, t+ = {t_plus:.3g}, L = {length_m * 1e6:g} µm): "
-                f"at most {LIMITING_CURRENT_FACTOR * i_lim / (p.capacity_mAh_cm2 * 10.0):.4g} C"]
+                f"at most {LIMITING_CURRENT_FACTOR * i_lim / (p.capacity_mAh_cm2 * AH_M2_PER_MAH_CM2):.4g} C"]
     return []
 
 

@@ -26,6 +26,8 @@ import dataclasses
 import re
 from typing import Any
 
+from femsim.units import AH_M2_PER_MAH_CM2
+
 KINDS = ("charge", "discharge", "hold", "rest")
 #: a step's kind → what it controls
 CONTROL = {"charge": "current", "discharge": "current", "hold": "voltage", "rest": "current"}
@@ -297,7 +299,7 @@ def build_steps(protocol: Any, given: set[str] | None = None) -> tuple[list[Step
     ``mode``/``c_rate``/``voltage_cutoff_V``/``end_time_s``/``rest_s`` is one CC step (for the end time or
     until the cut-off) and an optional rest.
     """
-    one_c = protocol.capacity_mAh_cm2 * 10.0  # A/m² of 1C
+    one_c = protocol.capacity_mAh_cm2 * AH_M2_PER_MAH_CM2  # A/m² of 1C
     problems: list[str] = []
     strings, tables = protocol.steps, protocol.step
     given = given or set()

@@ -10,9 +10,9 @@ import numpy as np
 
 from femsim.io.columns import PARTICLES, STRESS_METRIC_PEAKS, names
 from femsim.run_state import RunPeaks
+from femsim.units import UM
 
 LOG = logging.getLogger("femsim.simulation")
-UM = 1e-6
 PARTICLE_NAMES = names(PARTICLES)
 
 

@@ -17,15 +17,16 @@ from typing import Any
 import numpy as np
 
 from femsim.errors import RunInterrupted, SolverError
+from femsim.geometry import tags
 from femsim.interrupts import Interrupts
 from femsim.io.columns import PROBES, SeriesRecord, names
 from femsim.mpi import CollectiveGarbage
 from femsim.parameters import FARADAY
 from femsim.run_outputs import particle_table_for, protocol_fraction, scheduler_environment
 from femsim.run_state import RunState, SolverState, owned_cells
+from femsim.units import C_M2_PER_MAH_CM2, UM
 
 LOG = logging.getLogger(__name__)
-UM = 1e-6
 PROBE_NAMES = names(PROBES)
 
 
@@ -65,7 +66,7 @@ class Simulation:
         from femsim.geometry.load import load_mesh
         from femsim.geometry.pipeline import mesh_case
         from femsim.io.results import ResultsWriter, versions
-        from femsim.model.domain import PARTICLES, Domain
+        from femsim.model.domain import Domain
         from femsim.model.particles import ParticleStatistics
         from femsim.parameters import build_material_sets
         from femsim.solvers.halfcell import HalfCellProblem
@@ -107,9 +108,9 @@ class Simulation:
         self.stats = ParticleStatistics(self.domain, self.problem.particle_concentration, self.cathode_thickness)
         self.timings["setup_s"] = time.perf_counter() - t0
         # nominal stoichiometry swing: Q_areal / (F c_max V_NMC / A)
-        self.area = self.domain.facet_area(11)
-        self.nmc_volume = self.domain.measure_of(PARTICLES)
-        q_areal = case.protocol.capacity_mAh_cm2 * 36.0e3  # C/m²
+        self.area = self.domain.facet_area(tags.CURRENT_COLLECTOR)
+        self.nmc_volume = self.domain.measure_of(tags.PARTICLES)
+        q_areal = case.protocol.capacity_mAh_cm2 * C_M2_PER_MAH_CM2
         self.dx_nominal = q_areal / (FARADAY * self.problem.c_max * self.nmc_volume / self.area)
         self.x0 = case.protocol.initial_stoichiometry
         n_cells = comm.allreduce(mesh.topology.index_map(3).size_local)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from femsim.units import AH_M2_PER_MAH_CM2
+
 HELP = ("check a case file and everything `run` would refuse (particle table, geometry, current, PETSc "
         "options, mesh size) without meshing; every problem is reported with its file and key or row")
 
@@ -40,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     prot = case.protocol
     steps = "; ".join(s.text for s in prot.cycle_steps())
     cycles = f" × {prot.cycles} cycles" if prot.cycles > 1 else ""
-    print(f"{args.case}: ok ({case.name}: {steps}{cycles}; 1C = {prot.capacity_mAh_cm2 * 10.0:.2f} A/m²{cells}, "
+    one_c = prot.capacity_mAh_cm2 * AH_M2_PER_MAH_CM2
+    print(f"{args.case}: ok ({case.name}: {steps}{cycles}; 1C = {one_c:.2f} A/m²{cells}, "
           f"results in {case.results_dir()})")
     return 0

@@ -20,6 +20,8 @@ from typing import Any, cast
 
 import numpy as np
 
+from femsim.units import C_M2_PER_MAH_CM2, UM
+
 _LOG = logging.getLogger(__name__)
 
 #: largest packing fraction of a simple-cubic array of non-touching spheres
@@ -104,10 +106,10 @@ def write_array_case(array: SphereArray, folder: str | Path, name: str, *, c_rat
     folder.mkdir(parents=True, exist_ok=True)
     table_path = folder / f"{name}_particles.csv"
     write_particle_table(array.table(), table_path)
-    lc_m = array.box_um[2] * 1e-6
+    lc_m = array.box_um[2] * UM
     x0, x_end = 0.917, 0.258
     capacity_mAh_cm2 = (
-        NMC622().max_concentration * array.fraction * lc_m * (x0 - x_end) * FARADAY / 36.0e3
+        NMC622().max_concentration * array.fraction * lc_m * (x0 - x_end) * FARADAY / C_M2_PER_MAH_CM2
     )  # C/m² → mAh/cm²
     gap = max(0.0, min(0.5 * array.wall_gap_um, 0.3))
     sections: dict[str, dict[str, Any]] = {

@@ -30,6 +30,7 @@ import numpy as np
 
 from femsim.parameters import FARADAY
 from femsim.parameters.base import lattice_factor
+from femsim.units import C_M2_PER_MAH_CM2, UM
 
 if TYPE_CHECKING:
     from femsim.case import Case
@@ -92,21 +93,21 @@ def inputs_from_case(case: Case, tortuosity: Any, mesh_report: dict[str, Any] | 
         raise ValueError("the PyBaMM cross-check covers galvanostatic charge only")
     mat, prot = case.materials, case.protocol
     if mesh_report is not None:
-        radius = 3.0 * mesh_report["volumes_um3"]["particles"] / mesh_report["interface_area_um2"] * 1e-6
+        radius = 3.0 * mesh_report["volumes_um3"]["particles"] / mesh_report["interface_area_um2"] * UM
     else:
         from femsim.geometry.particles import read_particle_table
 
         assert case.geometry.particle_table is not None, "no particle table: pass the mesh report"
-        radius = float(np.mean(read_particle_table(case.geometry.particle_table).radii)) * 1e-6
+        radius = float(np.mean(read_particle_table(case.geometry.particle_table).radii)) * UM
     sigma_matrix = (1.0 - mat.matrix_porosity) ** mat.matrix_bruggeman * mat.carbon_binder_conductivity_S_m
     return HalfCellInputs(
-        cathode_thickness_m=case.geometry.box_um[2] * 1e-6,
-        separator_thickness_m=case.geometry.separator_thickness_um * 1e-6,
+        cathode_thickness_m=case.geometry.box_um[2] * UM,
+        separator_thickness_m=case.geometry.separator_thickness_um * UM,
         active_fraction=tortuosity.particle_fraction, particle_radius_m=radius,
         porosity=tortuosity.porosity, bruggeman_exponent=tortuosity.bruggeman_exponent,
         solid_conductivity_S_m=sigma_matrix * tortuosity.packing_factor,
         separator_porosity=mat.separator_porosity, separator_bruggeman=mat.separator_bruggeman,
-        current_density_A_m2=prot.current_density_A_m2, capacity_C_m2=prot.capacity_mAh_cm2 * 36.0e3,
+        current_density_A_m2=prot.current_density_A_m2, capacity_C_m2=prot.capacity_mAh_cm2 * C_M2_PER_MAH_CM2,
         initial_stoichiometry=prot.initial_stoichiometry,
         initial_electrolyte_concentration_mol_m3=prot.initial_electrolyte_concentration_mol_m3,
         temperature_K=prot.temperature_K, voltage_cutoff_V=prot.voltage_cutoff_V, end_time_s=prot.t_end_s,

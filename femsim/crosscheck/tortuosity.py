@@ -33,6 +33,7 @@ import numpy as np
 
 from femsim.geometry import tags
 from femsim.mpi import import_dolfinx
+from femsim.units import UM
 
 if TYPE_CHECKING:
     from femsim.case import Case
@@ -199,7 +200,7 @@ def measure_tortuosity(mesh_path: str | Path, matrix_porosity: float, matrix_bru
 
     t0 = time.perf_counter()
     mesh, cell_tags, _ = load_mesh(mesh_path, comm)
-    box = None if cathode_box_um is None else tuple(1e-6 * float(v) for v in cathode_box_um)
+    box = None if cathode_box_um is None else tuple(UM * float(v) for v in cathode_box_um)
     f, phi_p, info = effective_conductivity(mesh, cell_tags, box)
     result = TortuosityResult(particle_fraction=phi_p, packing_factor=f, maxwell_garnett=maxwell_garnett(phi_p),
                               matrix_porosity=matrix_porosity, matrix_bruggeman=matrix_bruggeman,

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from femsim.errors import InputError
-
-UM = 1e-6
+from femsim.units import UM
 
 
 def load_mesh(path: str | Path, comm: Any = None, scale: float = UM) -> tuple[Any, Any, Any]:

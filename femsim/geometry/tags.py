@@ -1,15 +1,31 @@
-"""Physical-group tags shared by the mesh builder, the loader, the model and the outputs.
+"""The one set of region and tag names: physical groups of the mesh files and the region codes
+of the model's cell measure.
 
 Cells: the matrix, the separator and one tag per particle (``PARTICLE_OFFSET + particle id``), so
 every particle keeps its identity from the table to the results. Facets: named boundaries and the
 particle/electrolyte interface. Coordinates: current collector at z = 0, cathode up to z = L_c,
 separator up to z = L_c + L_s, Li-metal face on top.
+
+These are the values written in ``meshes/*.msh`` and users' meshes: they never change. The
+region code of :attr:`femsim.model.domain.Domain.dx` is the cell tag itself for the matrix and
+the separator (``dx(MATRIX)``, ``dx(SEPARATOR)``) and :data:`PARTICLES` for every particle cell.
 """
 
+#: cell tag of the carbon-binder/electrolyte matrix (and its region code)
 MATRIX = 1
+#: cell tag of the separator (and its region code)
 SEPARATOR = 2
 #: particle with table id k has cell tag PARTICLE_OFFSET + k (k >= 0)
 PARTICLE_OFFSET = 1000
+#: region code of all particle cells together in the model's cell measure (not a tag on disk;
+#: below MATRIX so that the regions are assembled in the order particles, matrix, separator)
+PARTICLES = 0
+#: subdomain of the model's interior-facet measure ``dS`` holding the particle/matrix facets of the
+#: interface (the particle/separator facets touch no carbon binder): the electronic contact of the
+#: detachment model; the whole interface is :data:`INTERFACE`
+PARTICLE_MATRIX_CONTACT = 1
+#: subdomains of the model's ``ds_collector`` measure: its matrix facets and its particle facets
+COLLECTOR_MATRIX, COLLECTOR_PARTICLES = 1, 2
 
 #: particle surface facets facing the matrix or the separator (the reacting surface Γ_pm)
 INTERFACE = 10

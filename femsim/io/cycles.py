@@ -15,10 +15,9 @@ from typing import Any
 import numpy as np
 
 from femsim.io.columns import CYCLES, names
+from femsim.units import C_M2_PER_MAH_CM2
 
 CYCLES_HEADER = list(names(CYCLES))
-#: 1 mAh/cm² = 36 000 C/m² (and 1 mWh/cm² = 36 000 J/m²)
-C_M2_PER_MAH_CM2 = 36.0e3
 
 
 def cycle_rows(series: Mapping[str, np.ndarray], area_m2: float, peaks: dict[int, dict[str, float]],

@@ -22,11 +22,8 @@ import numpy as np
 from femsim.geometry import tags
 from femsim.mpi import import_dolfinx
 
-#: region codes of the parent-mesh cell measure ``dx``
-PARTICLES, MATRIX, SEPARATOR = 1, 2, 3
-#: subdomain id of ``dS``: the particle/matrix facets of the interface (the particle/separator
-#: facets touch no carbon binder); of ``ds_collector``: its matrix and its particle facets
-PARTICLE_MATRIX_CONTACT, COLLECTOR_MATRIX, COLLECTOR_PARTICLES = 1, 1, 2
+#: region code of a cell that carries no known tag (the codes are tags.PARTICLES, tags.MATRIX, tags.SEPARATOR)
+UNKNOWN_REGION = -1
 
 
 @dataclasses.dataclass
@@ -71,20 +68,20 @@ class Domain:
         values = np.zeros(n_cells, dtype=np.int32)
         values[cell_tags.indices] = cell_tags.values
         self.cell_particle_id = np.where(values >= tags.PARTICLE_OFFSET, values - tags.PARTICLE_OFFSET, -1)
-        region = np.zeros(n_cells, dtype=np.int32)
-        region[values >= tags.PARTICLE_OFFSET] = PARTICLES
-        region[values == tags.MATRIX] = MATRIX
-        region[values == tags.SEPARATOR] = SEPARATOR
-        if np.any(region == 0):
-            raise ValueError(f"{int(np.sum(region == 0))} cells carry no known region tag")
+        region = np.full(n_cells, UNKNOWN_REGION, dtype=np.int32)
+        region[values >= tags.PARTICLE_OFFSET] = tags.PARTICLES
+        region[values == tags.MATRIX] = tags.MATRIX
+        region[values == tags.SEPARATOR] = tags.SEPARATOR
+        if np.any(region == UNKNOWN_REGION):
+            raise ValueError(f"{int(np.sum(region == UNKNOWN_REGION))} cells carry no known region tag")
         self.cell_region = region
         all_cells = np.arange(n_cells, dtype=np.int32)
         self.region_tags = dolfinx.mesh.meshtags(mesh, tdim, all_cells, region)
 
         make = self._make_region
-        self.particles = make("particles", region == PARTICLES)
-        self.conductor = make("conductor", (region == PARTICLES) | (region == MATRIX))
-        self.electrolyte = make("electrolyte", (region == MATRIX) | (region == SEPARATOR))
+        self.particles = make("particles", region == tags.PARTICLES)
+        self.conductor = make("conductor", (region == tags.PARTICLES) | (region == tags.MATRIX))
+        self.electrolyte = make("electrolyte", (region == tags.MATRIX) | (region == tags.SEPARATOR))
         self.entity_maps = [self.particles.cell_map, self.conductor.cell_map, self.electrolyte.cell_map]
         # particle id of each local cell of the particle submesh
         self.particle_cell_ids = self.cell_particle_id[self.particles.parent_cells]
@@ -101,18 +98,18 @@ class Domain:
         # one subdomain-data object per integral type in a form: the whole interface and its
         # particle/matrix part (the electronic contact of the detachment model) share it
         pairs = self.interface_data.reshape(-1, 4)
-        contact = pairs[self.cell_region[pairs[:, 2]] == MATRIX].reshape(-1)
+        contact = pairs[self.cell_region[pairs[:, 2]] == tags.MATRIX].reshape(-1)
         self.dS = ufl.Measure("dS", domain=mesh, subdomain_data=[(tags.INTERFACE, self.interface_data),
-                                                                (PARTICLE_MATRIX_CONTACT, contact)],
+                                                                (tags.PARTICLE_MATRIX_CONTACT, contact)],
                               metadata={"quadrature_degree": interface_quadrature_degree})
         self.dS_exact = ufl.Measure("dS", domain=mesh, subdomain_data=[(tags.INTERFACE, self.interface_data)])
         # electrolyte-side planes for the electrolyte potential drop: matrix facets on the current
         # collector (exterior) and matrix/separator facets at z = L_c (interior)
         self.ds_collector_electrolyte = ufl.Measure(
-            "ds", domain=mesh, subdomain_data=[(tags.CURRENT_COLLECTOR, self._collector_facets(MATRIX))])
+            "ds", domain=mesh, subdomain_data=[(tags.CURRENT_COLLECTOR, self._collector_facets(tags.MATRIX))])
         self.ds_collector = ufl.Measure("ds", domain=mesh, subdomain_data=[
-            (COLLECTOR_MATRIX, self._collector_facets(MATRIX)),
-            (COLLECTOR_PARTICLES, self._collector_facets(PARTICLES))])
+            (tags.COLLECTOR_MATRIX, self._collector_facets(tags.MATRIX)),
+            (tags.COLLECTOR_PARTICLES, self._collector_facets(tags.PARTICLES))])
         sep = self.facet_tags.find(tags.CATHODE_SEPARATOR)
         sep_data = dolfinx.fem.compute_integration_domains(dolfinx.fem.IntegralType.interior_facet,
                                                            mesh.topology, sep)
@@ -139,8 +136,8 @@ class Domain:
         data = dolfinx.fem.compute_integration_domains(
             dolfinx.fem.IntegralType.interior_facet, self.mesh.topology, facets)
         data = np.asarray(data, dtype=np.int32).reshape(-1, 4).copy()
-        first_is_particle = self.cell_region[data[:, 0]] == PARTICLES
-        second_is_particle = self.cell_region[data[:, 2]] == PARTICLES
+        first_is_particle = self.cell_region[data[:, 0]] == tags.PARTICLES
+        second_is_particle = self.cell_region[data[:, 2]] == tags.PARTICLES
         if np.any(first_is_particle == second_is_particle):
             bad = int(np.sum(first_is_particle == second_is_particle))
             raise ValueError(f"{bad} interface facets do not separate a particle from the electrolyte")
@@ -163,7 +160,7 @@ class Domain:
         model); built at the first call, its entity map then joins :attr:`entity_maps`."""
         region = getattr(self, "_matrix", None)
         if region is None:
-            region = self._matrix = self._make_region("matrix", self.cell_region == MATRIX)
+            region = self._matrix = self._make_region("matrix", self.cell_region == tags.MATRIX)
             self.entity_maps.append(region.cell_map)
         return region
 

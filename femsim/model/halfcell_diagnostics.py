@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from femsim.geometry import tags
-from femsim.model.domain import MATRIX, PARTICLES, SEPARATOR
 from femsim.mpi import import_dolfinx
 
 
@@ -39,10 +38,9 @@ class HalfCellDiagnostics:
         self.collector_area = d.facet_area(tags.CURRENT_COLLECTOR)
         phi_e, c_e = u["electrolyte_potential"], u["electrolyte_concentration"]
         if "particle_potential" in u:
-            from femsim.model.domain import COLLECTOR_MATRIX, COLLECTOR_PARTICLES
 
-            self._voltage_form = form(u["solid_potential"] * d.ds_collector(COLLECTOR_MATRIX)
-                                      + u["particle_potential"] * d.ds_collector(COLLECTOR_PARTICLES))
+            self._voltage_form = form(u["solid_potential"] * d.ds_collector(tags.COLLECTOR_MATRIX)
+                                      + u["particle_potential"] * d.ds_collector(tags.COLLECTOR_PARTICLES))
         else:
             self._voltage_form = form(u["solid_potential"] * d.ds(tags.CURRENT_COLLECTOR))
         self._interface_current_form = form(mat.wetted_fraction * kinetics.reaction_current * d.dS(tags.INTERFACE))
@@ -50,14 +48,14 @@ class HalfCellDiagnostics:
         inventory = u["particle_concentration"]
         if active_fraction is not None:
             inventory = active_fraction * inventory
-        self._li_inventory_form = form(inventory * d.dx(PARTICLES))
+        self._li_inventory_form = form(inventory * d.dx(tags.PARTICLES))
         one = dolfinx.fem.Constant(d.mesh, 1.0)
         self._phi_e_collector = (form(phi_e * d.ds_collector_electrolyte(tags.CURRENT_COLLECTOR)),
                                  self._scalar(form(one * d.ds_collector_electrolyte(tags.CURRENT_COLLECTOR))))
         self._phi_e_separator = (form(phi_e("+") * d.dS_cathode_separator(tags.CATHODE_SEPARATOR)),
                                  self._scalar(form(one * d.dS_cathode_separator(tags.CATHODE_SEPARATOR))))
-        self._salt_form = form(mat.matrix_porosity * c_e * d.dx(MATRIX)
-                               + mat.separator_porosity * c_e * d.dx(SEPARATOR))
+        self._salt_form = form(mat.matrix_porosity * c_e * d.dx(tags.MATRIX)
+                               + mat.separator_porosity * c_e * d.dx(tags.SEPARATOR))
 
     def _scalar(self, compiled: Any) -> float:
         dolfinx = import_dolfinx()

@@ -38,11 +38,11 @@ import dataclasses
 from typing import Any
 
 from femsim.geometry import tags
-from femsim.model.domain import MATRIX, PARTICLES, SEPARATOR
 from femsim.physics import electrochemistry as ec
+from femsim.units import UM
 
 #: length unit of the residual weights (they are per µm³ / µm²)
-LENGTH_SCALE = 1e-6
+LENGTH_SCALE = UM
 #: contact conductance between the terminal and the collector face in potentiostatic steps (S/m²):
 #: 1e-7 Ω m² (1 mΩ cm², negligible next to the electrode's ~10 Ω cm²), comparable to the
 #: conduction stiffness σ/h of the matrix at µm elements, so it leaves the Jacobian well conditioned
@@ -146,8 +146,8 @@ def effective_transport(electrolyte: Any, materials_section: Any, c_e: Any, phi_
                         temperature: float) -> Transport:
     """Bruggeman-corrected properties per electrolyte region and the ionic current of each."""
     mat = materials_section
-    eff = {MATRIX: ec.bruggeman(mat.matrix_porosity, mat.matrix_bruggeman),
-           SEPARATOR: ec.bruggeman(mat.separator_porosity, mat.separator_bruggeman)}
+    eff = {tags.MATRIX: ec.bruggeman(mat.matrix_porosity, mat.matrix_bruggeman),
+           tags.SEPARATOR: ec.bruggeman(mat.separator_porosity, mat.separator_bruggeman)}
     sigma_matrix = ec.bruggeman(1.0 - mat.matrix_porosity, mat.matrix_bruggeman) * mat.carbon_binder_conductivity_S_m
     kappa = electrolyte.conductivity(c_e, temperature)
     d_e = electrolyte.diffusivity(c_e, temperature)
@@ -177,13 +177,13 @@ def particle_concentration_terms(domain: Any, cathode: Any, c_s: Any, c_s_old: A
     = (σ_h, Ω, T) the stress-driven flux on PARTICLES (σ_h lagged by the run loop)."""
     dx, dS = domain.dx, domain.dS
     D_s = cathode.solid_diffusivity(c_s / c_max)
-    terms = [ec.solid_diffusion_residual(c_s, c_s_old, v, dt, D_s, dx(PARTICLES)),
+    terms = [ec.solid_diffusion_residual(c_s, c_s_old, v, dt, D_s, dx(tags.PARTICLES)),
              kinetics.particle_li_flux * v("+") * dS(tags.INTERFACE)]
     if stress_enhanced is not None:
         from femsim.physics import mechanics as pm
 
         sigma_h, omega, temperature = stress_enhanced
-        terms.append(pm.stress_enhanced_residual(c_s, sigma_h, v, D_s, omega, temperature, dx(PARTICLES)))
+        terms.append(pm.stress_enhanced_residual(c_s, sigma_h, v, D_s, omega, temperature, dx(tags.PARTICLES)))
     return terms
 
 
@@ -192,8 +192,8 @@ def solid_potential_terms(domain: Any, phi_s: Any, w: Any, particle_conductivity
     """Conduction on PARTICLES and MATRIX, the reaction current leaving through the interface
     and the collector current entering on CURRENT_COLLECTOR."""
     dx, ds, dS = domain.dx, domain.ds, domain.dS
-    return [ec.electronic_conduction_residual(phi_s, w, particle_conductivity, dx(PARTICLES)),
-            ec.electronic_conduction_residual(phi_s, w, transport.matrix_conductivity, dx(MATRIX)),
+    return [ec.electronic_conduction_residual(phi_s, w, particle_conductivity, dx(tags.PARTICLES)),
+            ec.electronic_conduction_residual(phi_s, w, transport.matrix_conductivity, dx(tags.MATRIX)),
             wetted_fraction * kinetics.reaction_current * w("+") * dS(tags.INTERFACE),
             -(collector_current(controls, phi_s) * w * ds(tags.CURRENT_COLLECTOR))]
 
@@ -203,11 +203,10 @@ def matrix_potential_terms(domain: Any, phi_m: Any, phi_p: Any, w: Any, transpor
     """Detachment, the matrix's solid potential φ_m: conduction on MATRIX, the contact current
     G_p (φ_m − φ_p) leaving into the particles on their particle/matrix facets, the collector
     current entering on the matrix's collector facets."""
-    from femsim.model.domain import COLLECTOR_MATRIX, PARTICLE_MATRIX_CONTACT
 
-    return [ec.electronic_conduction_residual(phi_m, w, transport.matrix_conductivity, domain.dx(MATRIX)),
-            contact_current(conductance, phi_m, phi_p) * w("-") * domain.dS(PARTICLE_MATRIX_CONTACT),
-            -(collector_current(controls, phi_m) * w * domain.ds_collector(COLLECTOR_MATRIX))]
+    return [ec.electronic_conduction_residual(phi_m, w, transport.matrix_conductivity, domain.dx(tags.MATRIX)),
+            contact_current(conductance, phi_m, phi_p) * w("-") * domain.dS(tags.PARTICLE_MATRIX_CONTACT),
+            -(collector_current(controls, phi_m) * w * domain.ds_collector(tags.COLLECTOR_MATRIX))]
 
 
 def particle_potential_terms(domain: Any, phi_m: Any, phi_p: Any, w: Any, particle_conductivity: Any,
@@ -216,12 +215,11 @@ def particle_potential_terms(domain: Any, phi_m: Any, phi_p: Any, w: Any, partic
     """Detachment, the particles' potential φ_p: conduction on PARTICLES, the reaction current
     leaving through the interface, the contact current entering from the matrix, the collector
     current entering on the particles' own collector facets."""
-    from femsim.model.domain import COLLECTOR_PARTICLES, PARTICLE_MATRIX_CONTACT
 
-    return [ec.electronic_conduction_residual(phi_p, w, particle_conductivity, domain.dx(PARTICLES)),
+    return [ec.electronic_conduction_residual(phi_p, w, particle_conductivity, domain.dx(tags.PARTICLES)),
             wetted_fraction * kinetics.reaction_current * w("+") * domain.dS(tags.INTERFACE),
-            -(contact_current(conductance, phi_m, phi_p) * w("+") * domain.dS(PARTICLE_MATRIX_CONTACT)),
-            -(collector_current(controls, phi_p) * w * domain.ds_collector(COLLECTOR_PARTICLES))]
+            -(contact_current(conductance, phi_m, phi_p) * w("+") * domain.dS(tags.PARTICLE_MATRIX_CONTACT)),
+            -(collector_current(controls, phi_p) * w * domain.ds_collector(tags.COLLECTOR_PARTICLES))]
 
 
 def contact_current(conductance: Any, phi_m: Any, phi_p: Any) -> Any:
@@ -237,7 +235,7 @@ def electrolyte_concentration_terms(domain: Any, c_e: Any, c_e_old: Any, v: Any,
     dx, ds, dS = domain.dx, domain.ds, domain.dS
     terms = [ec.electrolyte_salt_residual(c_e, c_e_old, v, dt, porosity[r], transport.salt_diffusivity[r],
                                           transport.transference, transport.ionic_current[r], dx(r))
-             for r in (MATRIX, SEPARATOR)]
+             for r in (tags.MATRIX, tags.SEPARATOR)]
     return terms + [-(kinetics.surface_li_flux * v("-") * dS(tags.INTERFACE)),
                     kinetics.lithium_current / ec.FARADAY * v * ds(tags.LI_METAL)]
 
@@ -248,7 +246,7 @@ def electrolyte_potential_terms(domain: Any, q: Any, transport: Transport, kinet
     interface and the Li-metal current on LI_METAL."""
     dx, ds, dS = domain.dx, domain.ds, domain.dS
     terms = [ec.electrolyte_charge_residual(transport.ionic_current[r], q, dx(r))
-             for r in (MATRIX, SEPARATOR)]
+             for r in (tags.MATRIX, tags.SEPARATOR)]
     return terms + [-(wetted_fraction * kinetics.reaction_current * q("-") * dS(tags.INTERFACE)),
                     kinetics.lithium_current * q * ds(tags.LI_METAL)]
 
@@ -294,7 +292,7 @@ def halfcell_residual(domain: Any, materials: Any, case: Any, u: Any, u_old: Any
     stress = None
     if case.mechanics.enabled and case.mechanics.stress_enhanced_diffusion:
         stress = (hydrostatic_stress, cathode.partial_molar_volume, T)
-    porosity = {MATRIX: mat.matrix_porosity, SEPARATOR: mat.separator_porosity}
+    porosity = {tags.MATRIX: mat.matrix_porosity, tags.SEPARATOR: mat.separator_porosity}
     blocks = {
         "particle_concentration": _weighted_sum(weights.particle_concentration, particle_concentration_terms(
             domain, cathode, c_s, u_old["particle_concentration"], tests["particle_concentration"], controls.dt,

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-UM = 1e-6
+from femsim.units import UM
 
 
 class NodalParticleMap:

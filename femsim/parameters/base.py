@@ -14,8 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-FARADAY = 96485.33212  # C/mol
-GAS_CONSTANT = 8.314462618  # J/(mol K)
+from femsim.units import FARADAY, GAS_CONSTANT  # noqa: F401  (femsim.parameters.FARADAY, GAS_CONSTANT)
 
 
 def param(value: Any, unit: str, source: str, doc: str = "") -> Any:

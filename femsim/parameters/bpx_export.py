@@ -22,6 +22,7 @@ import numpy as np
 from femsim.errors import InputError
 from femsim.parameters.functions import MaterialFunction
 from femsim.parameters.imported import ImportedCathode, ImportedElectrolyte
+from femsim.units import AH_M2_PER_MAH_CM2, UM
 
 if TYPE_CHECKING:
     from femsim.case import Case
@@ -47,7 +48,7 @@ def _geometry(case: Case) -> dict[str, float]:
 
     radii = read_particle_table(case.geometry.particle_table).radii
     fraction = float(np.sum(4.0 / 3.0 * np.pi * radii**3) / np.prod(box))
-    return {"radius": float(np.mean(radii)) * 1e-6, "fraction": min(fraction, 0.99), "thickness": box[2] * 1e-6}
+    return {"radius": float(np.mean(radii)) * UM, "fraction": min(fraction, 0.99), "thickness": box[2] * UM}
 
 
 def as_imported(cathode: Any, electrolyte: Any, case: Case) -> tuple[ImportedCathode, ImportedElectrolyte]:
@@ -111,12 +112,12 @@ def export_bpx(case: Case, path: str | Path) -> dict[str, Any]:
     cathode = dataclasses.replace(cathode, temperature=cathode.reference_temperature)
     box = case.geometry.box_um
     area_m2 = box[0] * box[1] * 1e-12
-    height_m = (box[2] + case.geometry.separator_thickness_um) * 1e-6
+    height_m = (box[2] + case.geometry.separator_thickness_um) * UM
     cell = {"Electrode area [m2]": area_m2, "Number of electrode pairs connected in parallel to make a cell": 1,
             "External surface area [m2]": 2.0 * area_m2, "Volume [m3]": area_m2 * height_m,
             "Lower voltage cut-off [V]": min(case.protocol.voltage_cutoff_V, 3.0),
             "Upper voltage cut-off [V]": max(case.protocol.voltage_cutoff_V, 4.2),
-            "Nominal cell capacity [A.h]": case.protocol.capacity_mAh_cm2 * 10.0 * area_m2}
+            "Nominal cell capacity [A.h]": case.protocol.capacity_mAh_cm2 * AH_M2_PER_MAH_CM2 * area_m2}
     from femsim.parameters.bpx_format import bpx_document
 
     doc = bpx_document(cathode, electrolyte, title=cathode.name,

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-GAS_CONSTANT = 8.314462618  # J/(mol K)
+from femsim.units import GAS_CONSTANT
 
 
 # --- material constants ---------------------------------------------------------------------

@@ -37,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from femsim.geometry.tags import MATRIX, PARTICLES
 from femsim.model.cut_faces import CutFaces, box_bounds
-from femsim.model.domain import MATRIX, PARTICLES
 from femsim.model.probes import NodalParticleMap, Probes
 from femsim.model.stress_metrics import ParticleStressMetrics
 from femsim.mpi import import_dolfinx

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from femsim.errors import SolverError
+from femsim.units import C_M2_PER_MAH_CM2
 
 LOG = logging.getLogger(__name__)
 #: an ``until`` current is located within this fraction of the threshold (the issue asks for 1 %)
@@ -39,7 +40,7 @@ CAPACITY_TOLERANCE = 1e-4
 #: short names of the step-end reasons; ``voltage`` on a CC step is the classic cut-off
 END_REASONS = ("time", "voltage", "current", "capacity", "end_time")
 #: 1 mAh/cm² in C/m²
-MAH_CM2 = 36.0e3
+MAH_CM2 = C_M2_PER_MAH_CM2
 
 
 @dataclasses.dataclass

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from femsim.mpi import import_dolfinx
+from femsim.units import UM
 
-UM = 1e-6
 #: first roots of tan λ = λ (λ_n ≈ (n + 1/2)π − 1/((n + 1/2)π) refined by Newton)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from femsim.geometry import tags
 from femsim.parameters import FARADAY
 from femsim.verification import crank_sphere_concentration
 
@@ -37,7 +38,7 @@ def sphere():
 def test_constant_current_sphere_matches_crank(sphere):
     case, domain, problem = sphere
     a = RADIUS_UM * 1e-6
-    area_cc = domain.facet_area(11)
+    area_cc = domain.facet_area(tags.CURRENT_COLLECTOR)
     area_sphere = domain.interface_area()
     i_app = I_N * area_sphere / area_cc  # A/m² at the collector
     flux = -I_N / FARADAY  # F0 (mol m⁻² s⁻¹), negative: delithiation
@@ -53,7 +54,7 @@ def test_constant_current_sphere_matches_crank(sphere):
     from femsim.mpi import import_dolfinx
 
     dolfinx = import_dolfinx()
-    surface_mean = dolfinx.fem.form(problem.particle_concentration("+") * domain.dS_exact(10),
+    surface_mean = dolfinx.fem.form(problem.particle_concentration("+") * domain.dS_exact(tags.INTERFACE),
                                     entity_maps=domain.entity_maps)
 
     t, results = 0.0, {}
