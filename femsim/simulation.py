@@ -14,8 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from femsim.errors import RunInterrupted, SolverError
 from femsim.geometry import tags
 from femsim.interrupts import Interrupts

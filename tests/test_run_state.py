@@ -13,6 +13,7 @@ import pytest
 from femsim.io import columns as C, snapshots as S
 from femsim.io.results import PARTICLES_HEADER, PROBES_HEADER, TIMESERIES_HEADER
 from femsim.run_state import RunState
+from femsim.units import C_M2_PER_MAH_CM2
 
 
 def _record(t: float, kind: str = "charge", dt: float = 0.5) -> C.SeriesRecord:
@@ -81,7 +82,7 @@ def test_series_summary_and_lookups():
     summary = state.series_summary(area_m2=1e-10, steps_per_cycle=1)
     assert summary["newton_iterations_total"] == 9 and summary["n_rejected_steps"] == 1
     # backward Euler: Σ i dt = 2.5e-8 A × 1 s over 1e-10 m², in mAh/cm²
-    assert summary["delivered_capacity_mAh_cm2"] == pytest.approx(2.5e-8 / 1e-10 / 36.0e3)
+    assert summary["delivered_capacity_mAh_cm2"] == pytest.approx(2.5e-8 / 1e-10 / C_M2_PER_MAH_CM2)
 
 
 def test_a_snapshot_without_a_column_of_ours_is_refused(tmp_path, monkeypatch):

@@ -32,6 +32,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from femsim.segmentation.matching import match_labels
+
 PERTURBATIONS = ("dilate_1", "erode_1", "flip_10pct_seed0", "flip_10pct_seed1", "flip_10pct_seed2",
                  "flip_10pct_seed3")
 
@@ -157,8 +159,6 @@ def merge_scores(truth: np.ndarray, found: np.ndarray, ambiguous: np.ndarray, ke
             labels 1..n, the truth particles scored (others, e.g. below the fragment limit, left out);
             n_found: number of found particles (the F1 denominator's share).
     """
-    from femsim.segmentation.realistic import match_labels
-
     nt = int(truth.max())
     holder = majority_holder(truth, found)
     held = np.bincount(holder[1:], minlength=int(found.max()) + 1)

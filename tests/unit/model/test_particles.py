@@ -10,11 +10,11 @@ import pytest
 from femsim.geometry.clipping import clip_sphere
 from femsim.model.particles import ParticleStatistics
 from femsim.mpi import import_dolfinx
+from femsim.units import UM
 
 from _model_geometry import CATHODE_UM, ROWS
 
 pytestmark = pytest.mark.parallel
-UM = 1e-6
 
 
 def _statistics(domain, c_of_z_um, window_um: float = 4.0) -> ParticleStatistics:

@@ -9,11 +9,11 @@ import pytest
 
 from femsim.model.probes import NodalParticleMap, Probes
 from femsim.mpi import import_dolfinx
+from femsim.units import UM
 
 from _model_geometry import ROWS
 
 pytestmark = pytest.mark.parallel
-UM = 1e-6
 
 
 @pytest.fixture(scope="module")
