@@ -283,7 +283,14 @@ class SnapshotManager:
             return f"cannot write {final}: {exc}"
         if not diagnostic:
             for old in complete_snapshots(self.folder)[KEEP:]:
-                shutil.rmtree(old, ignore_errors=True)
+                # renamed first (atomic), then removed: a kill during the removal leaves a
+                # ``.tmp_*`` folder (cleaned on resume), never a ``step_*`` without its manifest
+                doomed = old.with_name(f".tmp_pruned_{old.name}")
+                try:
+                    os.rename(old, doomed)
+                except OSError:
+                    continue
+                shutil.rmtree(doomed, ignore_errors=True)
         return None
 
     # -- reading -------------------------------------------------------------------------------
