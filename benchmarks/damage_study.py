@@ -16,10 +16,11 @@ last simulated cycle up to N, the cycles simulated of those requested and the wa
   offline to N by the run's own jump rule (:func:`femsim.model.damage_history.replay`: the
   per-particle amplitudes of the last two simulated cycles extrapolated linearly, held after a
   single one). NOT simulated: the feedbacks' effect on the stress of the cycles after the last
-  simulated one is missing. The history is the one in the run's newest snapshot, so a run stopped
-  inside a cycle contributes that cycle's peaks so far (the row says so). Particle radii are the
-  run's (meshed volumes, mesh_report.json); depths are the centroids of the table's spheres cut by
-  the box (Monte Carlo), checked against the run's own profile where it has that cycle.
+  simulated one is missing. The history is the one in the run's newest snapshot: its completed
+  cycles, or, where none completed, the peaks so far of the cycle that was running (the row says
+  so). Particle radii are the run's (meshed volumes, mesh_report.json); depths are the centroids
+  of the table's spheres cut by the box (Monte Carlo), checked against the run's own profile
+  where it has that cycle.
 """
 
 from __future__ import annotations
@@ -105,8 +106,11 @@ def projected_profile(folder: Path, case, cycle: int, k_cr_factor: float = 1.0,
     depth_um = np.array([depth[list(table_ids).index(i)] for i in ids])
     law = dataclasses.replace(damage_law(case.damage), k_cr=damage_law(case.damage).k_cr * k_cr_factor)
     thickness = case.geometry.box_um[2]
+    completed = {int(r["cycle"]) for r in _rows(folder / "cycles.csv")}
+    if completed:  # a cycle still running has only its first peaks: it is left out
+        history.peaks = {c: p for c, p in history.peaks.items() if c in completed}
     last = max(history.peaks)
-    running = last not in {int(r["cycle"]) for r in _rows(folder / "cycles.csv")}
+    running = last not in completed
     at_last = replay(history, last, ids, radius_m, law)
     history.jumps[last] = cycle - last
     at_cycle = replay(history, cycle, ids, radius_m, law)
