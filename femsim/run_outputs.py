@@ -36,7 +36,7 @@ def particle_rows(time_s: float, stats: Any, table: Any | None, c_max: float, so
     nan = np.full(n, np.nan)
     mech = stress is not None
     stress = stress or {}
-    radius = (3 * stats.volume / (4 * np.pi)) ** (1 / 3)
+    radius = stats.equivalent_radius
     extra_cols: list[list[str]] = [[] for _ in range(n)]
     if table is not None:
         index = {int(i): k for k, i in enumerate(table.ids)}
@@ -82,8 +82,7 @@ def damage_cycles_for(damage: Any, cycle_stress: Any, stats: Any, cathode_thickn
     """The run's :class:`femsim.model.damage_cycles.DamageCycles` (``damage``: the case's ``[damage]``)."""
     from femsim.model.damage_cycles import DamageCycles
 
-    radius = (3 * stats.volume / (4 * np.pi)) ** (1 / 3)
-    return DamageCycles(damage, cycle_stress, stats.ids, radius, stats.depth / UM, stats.centroid / UM,
+    return DamageCycles(damage, cycle_stress, stats.ids, stats.equivalent_radius, stats.depth / UM, stats.centroid / UM,
                         cathode_thickness_m / UM, cycles)
 
 

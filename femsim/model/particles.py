@@ -46,6 +46,8 @@ class ParticleStatistics:
         self._cell_volume = self._cellwise(dolfinx.fem.form(v0 * dxp))
         self._mean_form = dolfinx.fem.form(self.c * v0 * dxp)
         self.volume = self._sum(self._cell_volume)
+        #: radius of the sphere of each particle's meshed volume (m)
+        self.equivalent_radius = (3 * self.volume / (4 * np.pi)) ** (1 / 3)
         self.centroid = np.stack([self._sum(self._cellwise(dolfinx.fem.form(x[i] * v0 * dxp))) for i in range(3)],
                                  axis=1) / self.volume[:, None]
         self.cathode_thickness = cathode_thickness
