@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from femsim.geometry import tags as T
-from femsim.geometry.particles import ParticleTable
+from femsim.geometry.particles import ParticleTable, pair_overlaps
 
 _LOG = logging.getLogger(__name__)
 
@@ -214,15 +214,13 @@ def surface_offsets(centres: np.ndarray, radii: np.ndarray, box_um: Sequence[flo
     at a quarter of the smallest gap to a neighbour's surface and to a box face the sphere does
     not cross, so that no gap closes and no new clip appears.
     """
-    from scipy.spatial import cKDTree
-
     c = np.asarray(centres, dtype=float)
     r = np.asarray(radii, dtype=float)
     box = np.asarray(box_um, dtype=float)
     offset = FACET_SAG_PER_H2_OVER_R * np.asarray(h_surf, dtype=float) ** 2 / r
     clearance = np.full(len(r), np.inf)
-    for i, j in cKDTree(c).query_pairs(2.0 * float(r.max()) + 4.0 * float(offset.max()), output_type="ndarray"):
-        gap = float(np.linalg.norm(c[i] - c[j])) - r[i] - r[j]
+    # only gaps below 4 × the largest growth can cap one
+    for i, j, gap in pair_overlaps(c, r, margin=4.0 * float(offset.max())):
         clearance[i], clearance[j] = min(clearance[i], gap), min(clearance[j], gap)
     wall = np.minimum(c - r[:, None], box - c - r[:, None])
     wall = np.where(wall > 0, wall, np.inf).min(axis=1)
