@@ -2,14 +2,16 @@
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/damage_study.py \
         --run off=/work/runs/i19/off --run detachment=/work/runs/i19/det \
+        --log off=/work/runs/i19/off.log --log detachment=/work/runs/i19/det.log \
         --cycles 10 50 --json benchmarks/results/damage_study_5C.json
 
 For every run and requested cycle N, one row: the fraction of severe particles in the
 separator-side and the collector-side 10-µm window, their ratio, the discharge capacity of the
 last simulated cycle up to N, the cycles simulated of those requested and the wall time.
 
-- ``source = "run"``: the run reached cycle N (simulated, or extrapolated by its own cycle jumps):
-  the row is the run's damage_profile.csv at N.
+- ``source = "run"``: the run reached cycle N: the row is the run's damage_profile.csv at N, and
+  ``cycle_was`` says whether N was simulated or extrapolated by the run's own cycle jumps (the
+  capacity is then the last simulated cycle's, ``capacity_from_cycle``).
 - ``source = "last reached"``: the run stopped before N: the run's damage_profile.csv at the last
   cycle it completed (the row says which).
 - ``source = "projected"`` (only where the run stopped before N): the run's damage continued
@@ -18,9 +20,12 @@ last simulated cycle up to N, the cycles simulated of those requested and the wa
   single one). NOT simulated: the feedbacks' effect on the stress of the cycles after the last
   simulated one is missing. The history is the one in the run's newest snapshot: its completed
   cycles, or, where none completed, the peaks so far of the cycle that was running (the row says
-  so). Particle radii are the run's (meshed volumes, mesh_report.json); depths are the centroids
-  of the table's spheres cut by the box (Monte Carlo), checked against the run's own profile
-  where it has that cycle.
+  so). Particle radii are the run's (meshed volumes, mesh_report.json); depths are the run's own
+  (damage.csv), or for runs from before those columns the centroids of the table's spheres cut by
+  the box (Monte Carlo), checked against the run's own profile where it has that cycle.
+
+Wall time: the run's summary (finished runs), the run's timings so far, and with ``--log`` the
+wall of every simulated cycle (log time stamps, start to next start).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import argparse
 import csv
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +69,41 @@ def cut_sphere_depths_um(case, samples: int = 200_000, seed: int = 1) -> tuple[n
         inside = np.all((p >= 0.0) & (p <= [lx, ly, lc]), axis=1)
         depths.append(lc - float(np.mean(p[inside, 2])))
     return np.asarray(table.ids), np.asarray(depths)
+
+
+def run_depths_um(folder: Path, ids: np.ndarray) -> np.ndarray | None:
+    """The run's own particle depths (µm from the separator) from damage.csv (written since the
+    position columns were added), else None."""
+    rows = [r for r in _rows(folder / "damage.csv") if "depth_um" in r]
+    if not rows:
+        return None
+    depth = {int(r["particle_id"]): float(r["depth_um"]) for r in rows if int(r["cycle"]) == int(rows[0]["cycle"])}
+    return np.array([depth[int(i)] for i in ids])
+
+
+def cycle_walls_s(log: Path) -> dict[int, float]:
+    """Wall time (s) from the start of each cycle to the start of the next, from a run log's
+    ``HH:MM:SS INFO cycle C/N step 1/…`` lines (first start of each cycle; a resumed run's log
+    appended to the same file counts its restart as part of the cycle it resumed in)."""
+    starts: dict[int, float] = {}
+    last = None
+    for line in log.read_text(errors="replace").splitlines():
+        m = re.match(r"(\d\d):(\d\d):(\d\d) INFO +cycle (\d+)/\d+ step 1/", line)
+        if not m:
+            continue
+        t = 3600 * int(m[1]) + 60 * int(m[2]) + int(m[3])
+        if last is not None and t < last - 43200:
+            t += 86400  # past midnight
+        last = t
+        starts.setdefault(int(m[4]), t)
+    c = sorted(starts)
+    return {a: float(starts[b] - starts[a]) for a, b in zip(c, c[1:])}
+
+
+def jumps_from(simulated: list[int], reached: int) -> list[list[int]]:
+    """[first extrapolated cycle, cycles] of the gaps between the simulated cycles up to ``reached``."""
+    ends = [*simulated, reached + 1] if simulated and reached > simulated[-1] else simulated
+    return [[a + 1, b - a - 1] for a, b in zip(ends, ends[1:]) if b - a > 1]
 
 
 def windows(profile: list[dict[str, str]], cycle: int) -> tuple[dict[str, str], dict[str, str]] | None:
@@ -102,8 +143,10 @@ def projected_profile(folder: Path, case, cycle: int, k_cr_factor: float = 1.0,
     ids = np.array(sorted(int(k) for k in volumes))
     assert len(ids) == n, (len(ids), n)
     radius_m = (3 * np.array([volumes[str(i)]["meshed_um3"] for i in ids]) / (4 * np.pi)) ** (1 / 3) * 1e-6
-    table_ids, depth = cut_sphere_depths_um(case)
-    depth_um = np.array([depth[list(table_ids).index(i)] for i in ids])
+    depth_um = run_depths_um(folder, ids)
+    if depth_um is None:
+        table_ids, depth = cut_sphere_depths_um(case)
+        depth_um = np.array([depth[list(table_ids).index(i)] for i in ids])
     law = dataclasses.replace(damage_law(case.damage), k_cr=damage_law(case.damage).k_cr * k_cr_factor)
     thickness = case.geometry.box_um[2]
     completed = {int(r["cycle"]) for r in _rows(folder / "cycles.csv")}
@@ -119,17 +162,23 @@ def projected_profile(folder: Path, case, cycle: int, k_cr_factor: float = 1.0,
             depth_profile(depth_um, at_cycle.classes(), thickness, window))
 
 
-def study_rows(label: str, folder: Path, requested: list[int]) -> list[dict]:
+def study_rows(label: str, folder: Path, requested: list[int], log: Path | None = None) -> list[dict]:
     manifest = json.loads((folder / "run.json").read_text())
     case = load_case(manifest["case_file"])
     summary = manifest.get("summary", {})
     profile = _rows(folder / "damage_profile.csv")
     cycles = _rows(folder / "cycles.csv")
+    simulated = sorted(int(r["cycle"]) for r in cycles)
     reached = max((int(r["cycle"]) for r in profile), default=0)
+    timings = manifest.get("timings") or {}
+    walls = cycle_walls_s(log) if log is not None and log.is_file() else {}
     base = {"run": label, "folder": str(folder), "status": manifest["status"],
-            "cycles_requested": case.protocol.cycles, "cycles_simulated": len(cycles),
-            "cycles_reached": reached, "cycle_jumps": summary.get("cycle_jumps"),
-            "wall_time_s": summary.get("wall_time_s"), "n_ranks": manifest.get("n_ranks")}
+            "cycles_requested": case.protocol.cycles, "cycles_simulated": len(cycles), "simulated_cycles": simulated,
+            "cycles_reached": reached, "cycle_jumps": summary.get("cycle_jumps") or jumps_from(simulated, reached),
+            "wall_time_s": summary.get("wall_time_s"),
+            "wall_time_so_far_s": sum(v for k, v in timings.items() if k.endswith("_s")) or None,
+            "wall_per_simulated_cycle_s": {str(c): walls[c] for c in simulated if c in walls} or None,
+            "n_ranks": manifest.get("n_ranks")}
     out = []
     for n in requested:
         targets = [(n, "run")] if n <= reached else [(reached, "last reached")] if reached else []
@@ -138,6 +187,8 @@ def study_rows(label: str, folder: Path, requested: list[int]) -> list[dict]:
             fs, fc = float(sep["fraction_severe"]), float(col["fraction_severe"])
             capacity = [float(r["discharge_capacity_mAh_cm2"]) for r in cycles if int(r["cycle"]) <= cycle]
             out.append({**base, "cycle_asked": n, "cycle": cycle, "source": source,
+                        "cycle_was": "simulated" if cycle in simulated else "extrapolated (cycle jump)",
+                        "capacity_from_cycle": max((c for c in simulated if c <= cycle), default=None),
                         "severe_separator_10um": fs, "severe_collector_10um": fc, "ratio": _ratio(fs, fc),
                         "n_separator_10um": int(sep["n_particles"]), "n_collector_10um": int(col["n_particles"]),
                         "discharge_capacity_last_simulated_mAh_cm2": capacity[-1] if capacity else None})
@@ -160,17 +211,21 @@ def study_rows(label: str, folder: Path, requested: list[int]) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", action="append", required=True, help="LABEL=FOLDER of a study run")
+    parser.add_argument("--log", action="append", default=[], help="LABEL=FILE: a run's log (wall per cycle)")
     parser.add_argument("--cycles", type=int, nargs="+", default=[10, 50])
     parser.add_argument("--json", type=Path, help="write the rows here")
     args = parser.parse_args()
     rows = []
+    logs = dict(spec.split("=", 1) for spec in args.log)
     for spec in args.run:
         label, folder = spec.split("=", 1)
-        rows += study_rows(label, Path(folder), args.cycles)
-    fmt = "{run:11s} {cycle_asked:>3} {source:13s} {cycle:>3}  sep {s:>6}  col {c:>6}  ratio {r:>6}  cap {cap}"
+        rows += study_rows(label, Path(folder), args.cycles, Path(logs[label]) if label in logs else None)
+    fmt = ("{run:11s} {cycle_asked:>3} {source:13s} {cycle:>3} {was:12s} sep {s:>6}  col {c:>6}  ratio {r:>6}  "
+           "cap {cap}")
     for r in rows:
         ratio = "n/a" if r["ratio"] is None else f"{r['ratio']:.2f}"
-        print(fmt.format(**r, s=f"{r['severe_separator_10um']:.3f}", c=f"{r['severe_collector_10um']:.3f}", r=ratio,
+        print(fmt.format(**r, was=r.get("cycle_was", "projected")[:12],
+                         s=f"{r['severe_separator_10um']:.3f}", c=f"{r['severe_collector_10um']:.3f}", r=ratio,
                          cap=r["discharge_capacity_last_simulated_mAh_cm2"]))
     sensitivity = []
     label, folder = args.run[0].split("=", 1)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from femsim.io.atomic import write_csv, write_json, write_text
-from postprocess import figures_cycling, figures_depth, figures_fields, figures_timeseries, fracture
+from postprocess import figures_cycling, figures_damage, figures_depth, figures_fields, figures_timeseries, fracture
 from postprocess.reader import PROBES, ResultsFolder, Table, plain, read_field
 from postprocess.style import FigureResult
 
@@ -196,6 +196,7 @@ def make_report(results_dir: str | Path, out_dir: str | Path | None = None, time
     figs.append(_attempt("Fig. 5c (potentials)", warnings, figures_timeseries.fig_potentials, res, out, time_s))
     figs.append(_attempt("Fig. 5e (probe histories)", warnings, figures_timeseries.fig_probes, res, out))
     figs.append(_attempt("cycling page", warnings, figures_cycling.fig_cycling, res, out))
+    figs.append(_attempt("damage page", warnings, figures_damage.fig_damage, res.name, res.path, out))
     summary = None
     if res.particles is not None:
         summary = res.particle_summary(time_s)
@@ -337,9 +338,9 @@ def _html(res: ResultsFolder, out: Path, numbers: dict[str, Any], figures: list[
         return "".join(f"<figure id='{esc(f.name)}'><img src='{rel(f.path)}' alt='{esc(f.name)}'>"
                        f"<figcaption>{esc(f.caption)}</figcaption></figure>" for f in fs)
 
-    special = ("fig_fracture_profile", "compare_runs", "fig_cycling")
+    special = ("fig_fracture_profile", "compare_runs", "fig_cycling", "fig_damage")
     figs = fig_html([f for f in figures if f.name not in special])
-    cycling = [f for f in figures if f.name == "fig_cycling"]
+    cycling = [f for f in figures if f.name in ("fig_cycling", "fig_damage")]
     cycling_html = (f"<h2>Cycling</h2>{figures_cycling.cycles_html(res, esc)}{fig_html(cycling)}" if cycling else "")
     fracture_html += fig_html([f for f in figures if f.name == "fig_fracture_profile"])
     comp = ""

@@ -6,7 +6,9 @@ comparison. Several folders: their time series are overlaid in the first folder'
 
 On ``femsim segment`` output folders (``femsim report SEG1 SEG2 …``) it compares electrodes side by
 side instead: class-population radar chart, depth profiles, network statistics and 3D network
-views (:mod:`femsim.segmentation.compare`).
+views (:mod:`femsim.segmentation.compare`); results folders of runs with ``[damage]`` may stand
+beside them: the simulated damage classes and network of a cycle (``--damage-cycle``) compared
+with the measured ones by the same code (:mod:`femsim.segmentation.simulated`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="output folder (default DIR/report; segmentation folders: SEG1/compare)")
     parser.add_argument("--depth-window", type=float, default=10.0, metavar="UM",
                         help="segmentation folders: depth window of the profiles (%(default)s µm)")
+    parser.add_argument("--damage-cycle", type=int, nargs="+", metavar="N",
+                        help="segmentation folders beside results folders of runs with [damage]: the simulated "
+                             "electrode after each of these cycles (default: its last cycle in damage.csv)")
     parser.add_argument("--projected-window", action="store_true",
                         help="segmentation folders: classify on the sum projection of each depth window "
                              "(the paper's projected-window method) instead of the 3D labels")
@@ -48,17 +53,21 @@ def run(args: argparse.Namespace) -> int:
         if not d.is_dir():
             raise InputError("results folder not found", file=d)
     from femsim.segmentation.compare import compare, is_segmentation_folder
+    from femsim.segmentation.simulated import is_damage_folder
 
     seg = [is_segmentation_folder(d) for d in args.dirs]
     if any(seg):
-        if not all(seg):
-            other = args.dirs[seg.index(False)]
-            raise InputError("not a `femsim segment` output folder (particles.csv, report.json); "
-                             "segmentation and results folders cannot be mixed", file=other)
-        summary = compare(args.dirs, args.out, args.depth_window, args.projected_window)
-        print(f"comparison of {len(args.dirs)} segmentations: {summary['out']}/index.html "
-              f"({', '.join(summary['files'])})")
+        for d, is_seg in zip(args.dirs, seg):
+            if not is_seg and not is_damage_folder(d):
+                raise InputError("not a `femsim segment` output folder (particles.csv, report.json) nor the "
+                                 "results of a run with [damage] (damage.csv): segmentations can be compared "
+                                 "with simulated damage only", file=d)
+        summary = compare(args.dirs, args.out, args.depth_window, args.projected_window, args.damage_cycle)
+        print(f"comparison of {len(summary['folders'])} electrodes ({sum(seg)} segmentations): "
+              f"{summary['out']}/index.html ({', '.join(summary['files'])})")
         return 0
+    if args.damage_cycle:
+        raise InputError("--damage-cycle needs at least one `femsim segment` folder among the folders")
     from postprocess.report import make_report
 
     report = make_report(args.dirs[0], out_dir=args.out, time_s=args.time,

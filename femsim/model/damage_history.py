@@ -22,6 +22,10 @@ from femsim.segmentation.damage import PROFILE_HEADER, depth_profile
 from femsim.segmentation.network import NETWORK_HEADER, knn_edges
 
 DRIVERS = ("sigma_1_surface_p95_Pa", "failure_probability")
+#: damage.csv columns: :data:`femsim.model.damage.DAMAGE_HEADER` with each particle's centroid and
+#: depth from the separator (µm) after its id, so that a cycle's rows are a particle population
+#: like a ``femsim segment`` particles.csv (:mod:`femsim.segmentation.simulated`)
+DAMAGE_COLUMNS = (*DAMAGE_HEADER[:2], "x_um", "y_um", "z_um", "depth_um", *DAMAGE_HEADER[2:])
 PROFILE_COLUMNS = ("cycle", *PROFILE_HEADER)
 NETWORK_COLUMNS = ("cycle", *NETWORK_HEADER)
 
@@ -117,5 +121,7 @@ def damage_tables(history: CycleStressHistory, cycles_completed: int, ids: np.nd
     if damage.cycles_done:
         severe = np.asarray(damage.classes()) == "severe"
         network = [(damage.cycles_done, *e) for e in knn_edges(np.asarray(ids)[severe], centroid_um[severe], k=3)]
-    return damage, {"damage.csv": (DAMAGE_HEADER, damage.rows), "damage_profile.csv": (PROFILE_COLUMNS, profile),
+    where = {int(i): (*map(float, c), float(d)) for i, c, d in zip(ids, np.reshape(centroid_um, (-1, 3)), depth_um)}
+    rows = [(*r[:2], *where[int(r[1])], *r[2:]) for r in damage.rows]
+    return damage, {"damage.csv": (DAMAGE_COLUMNS, rows), "damage_profile.csv": (PROFILE_COLUMNS, profile),
                     "damage_network.csv": (NETWORK_COLUMNS, network)}

@@ -11,6 +11,10 @@ Writes into ``--out`` (default ``SEG1/compare``):
   voxels of the particle in the window), so a particle crossing two windows is counted in both;
 * ``network_edges.png``: edge-length distributions of the severe-damage networks, and
   ``network_3d.png``: 3D views of the networks (severe particles and their links);
+* a results folder of a run with ``[damage]`` among the folders is a simulated electrode at its
+  last cycle (or at each of ``--damage-cycle N …``): its damage classes, depth profile (centroid
+  windows, also with ``--projected-window``) and severe-damage network from the same code
+  (:mod:`femsim.segmentation.simulated`);
 * ``comparison.json`` / ``comparison.csv``: per folder particle and fragment counts, class
   counts and fractions, network statistics (nodes, edges, mean/median edge length, nodes per
   1000 µm³) and the depth-profile rows; ``index.html`` shows it all.
@@ -99,8 +103,25 @@ def _figure_bytes(fig: Any) -> bytes:
     return buf.getvalue()
 
 
+def load_all(folders: list[Path], damage_cycles: list[int] | None = None) -> list[dict[str, Any]]:
+    """Every folder as an electrode: a ``femsim segment`` folder as itself, a results folder with
+    damage (:mod:`femsim.segmentation.simulated`) once per cycle of ``damage_cycles`` (default its last)."""
+    from femsim.segmentation import simulated
+
+    segs: list[dict[str, Any]] = []
+    for f in folders:
+        if is_segmentation_folder(f):
+            segs.append(load(f))
+        elif simulated.is_damage_folder(f):
+            segs.extend(simulated.load_cycle(f, c) for c in (damage_cycles or [-1]))
+        else:
+            raise InputError("neither a `femsim segment` output folder (particles.csv, report.json) nor a "
+                             "results folder with damage.csv", file=str(f))
+    return segs
+
+
 def compare(folders: list[Path], out_dir: Path | None = None, window_um: float = 10.0,
-            projected_window: bool = False) -> dict[str, Any]:
+            projected_window: bool = False, damage_cycles: list[int] | None = None) -> dict[str, Any]:
     """Write the comparison (see module doc); returns the comparison summary."""
     import matplotlib
 
@@ -109,7 +130,7 @@ def compare(folders: list[Path], out_dir: Path | None = None, window_um: float =
 
     if not window_um > 0:
         raise InputError(f"--depth-window {window_um}: must be positive (µm)")
-    segs = [load(f) for f in folders]
+    segs = load_all(folders, damage_cycles)
     out = out_dir or (folders[0] / "compare")
     summary: dict[str, Any] = {"folders": [], "depth_window_um": window_um,
                                "depth_method": "projected-window" if projected_window else "3D labels"}
@@ -119,7 +140,7 @@ def compare(folders: list[Path], out_dir: Path | None = None, window_um: float =
         counts = damage.class_counts(classes)
         n = max(len(rows), 1)
         th = damage.DamageThresholds(**rep.get("damage_thresholds", {}))
-        if projected_window:
+        if projected_window and "simulated_cycle" not in rep:  # (simulated: centroid windows)
             profile = projected_window_profile(s["folder"], rep["image"]["voxel_size_um"], window_um,
                                                rep.get("depth_face", "zmax"), th)
         else:
@@ -130,6 +151,7 @@ def compare(folders: list[Path], out_dir: Path | None = None, window_um: float =
         s["profile"], s["lengths"] = profile, lengths
         summary["folders"].append({
             "name": s["name"], "folder": str(s["folder"]), "n_particles": len(rows),
+            "simulated_cycle": rep.get("simulated_cycle"),
             "n_fragments": rep.get("n_fragments"), "class_counts": counts,
             "class_fractions": {c: counts[c] / n for c in damage.CLASSES},
             "network": rep.get("network", {}),

@@ -87,7 +87,11 @@ def test_crack_length_is_the_paris_integral_of_the_computed_amplitudes(sphere_ru
         assert float(row["area_factor"]) == pytest.approx(
             1 + 2 * law.rho_cr_per_m2 * law.w_cr_m * (float(row["crack_length_m"]) - law.l_cr_0_m), rel=1e-12)
     assert length > 1.4 * law.l_cr_0_m
-    radius = float(_rows(sphere_run / "particles.csv")[-1]["radius_um"]) * 1e-6
+    particle = _rows(sphere_run / "particles.csv")[-1]
+    radius = float(particle["radius_um"]) * 1e-6
+    # each row places the particle (centroid and depth from the separator, as particles.csv)
+    for key in ("x_um", "y_um", "z_um", "depth_um"):
+        assert float(damage[-1][key]) == pytest.approx(float(particle[key]), rel=1e-9, abs=1e-9), key
     last = damage[-1]
     assert float(last["crack_area_m2"]) == pytest.approx(
         2 * law.rho_cr_per_m2 * law.w_cr_m * length * 4 * np.pi * radius**2, rel=0.05)
@@ -95,6 +99,20 @@ def test_crack_length_is_the_paris_integral_of_the_computed_amplitudes(sphere_ru
     # the class of the one particle, cycle by cycle (wetting grows the area: l 25 → 41 nm, least → mild at cycle 4)
     assert [(r["cycle"], r["n_particles"], float(r["fraction_least"]), float(r["fraction_mild"])) for r in profile] == [
         (d["cycle"], "1", float(d["class"] == "least"), float(d["class"] == "mild")) for d in damage]
+
+
+def test_damage_page_of_the_report(sphere_run, tmp_path):
+    from postprocess.figures_damage import fig_damage
+
+    fig = fig_damage("sphere", sphere_run, tmp_path)
+    simulated = [int(r["cycle"]) for r in _rows(sphere_run / "cycles.csv")]
+    assert list(fig.data["cycle"]) == [1, 2, 3, 4, 5] and list(fig.data["cycles_shown"]) == [1, 3, 5]
+    assert [c for c, s in zip(fig.data["cycle"], fig.data["simulated"]) if s] == simulated
+    profile = _rows(sphere_run / "damage_profile.csv")
+    window = f"severe_window_{float(profile[0]['depth_min_um']):g}um"
+    assert list(fig.data[window]) == [float(r["fraction_severe"]) for r in profile if r["depth_min_um"] ==
+                                      profile[0]["depth_min_um"]]
+    assert fig.path.stat().st_size > 5000
 
 
 def test_resume_between_jumps_gives_the_uninterrupted_damage(sphere_run, tmp_path):
