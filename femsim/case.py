@@ -130,7 +130,8 @@ class Solver:
     preset: str = spec("auto", choices=("auto", "direct", "chord", "newton-krylov", "iterative"),
                        doc="Newton linear solver: MUMPS every iteration (direct), MUMPS factors kept across "
                            "iterations and steps (chord), matrix-free GMRES preconditioned by lagged MUMPS "
-                           "factors (newton-krylov), GMRES + fieldsplit/GAMG (iterative), or by size (auto)")
+                           "factors (newton-krylov), chord's lagged Jacobian solved by GMRES + fieldsplit/GAMG, "
+                           "no LU (iterative), or by size (auto)")
     time_scheme: str = spec("backward_euler", choices=("backward_euler",))
     dt_initial_s: float = spec(0.1, gt=0, unit="s")
     dt_min_s: float = spec(1e-5, gt=0, unit="s")

@@ -99,7 +99,7 @@ class NewtonSolver:
         self.jacobian_dt: float | None = None
         #: the stepper grows dt after a step that needed at most this many iterations
         self.easy_newton_iterations = solver_section.easy_newton_iterations * (
-            presets.CHORD_ITERATION_FACTOR if self.preset == "chord" else 1)
+            presets.CHORD_ITERATION_FACTOR if self.preset in presets.CHORD_BUDGET_PRESETS else 1)
         weights = np.concatenate([np.full(u.function_space.dofmap.index_map.size_local
                                           * u.function_space.dofmap.index_map_bs, 1.0 / sc)
                                   for u, sc in zip(self.unknowns, scales)])
@@ -134,7 +134,7 @@ class NewtonSolver:
         preset, options = presets.solver_options(solver_section, n_dofs, fields)
         if initialisation:
             options = dict(options, snes_linesearch_type="bt", snes_max_it=50)
-            if preset in presets.LAGGED_PRESETS:  # plain Newton + LU for the one-off initial solve
+            if preset in presets.LAGGED_PRESETS and preset != "iterative":  # plain Newton + LU (iterative: no LU)
                 options = ({k: v for k, v in options.items() if not k.startswith("ksp_")}
                            | presets.linear_options("direct"))
             options.pop("snes_lag_preconditioner", None)
