@@ -71,9 +71,14 @@ def _femsim_mask(image: np.ndarray) -> np.ndarray:
     from femsim.segmentation import filters, segment
 
     img = filters.median(filters.normalise(image), 3)
-    # as the pipeline: volumes are identified on the Otsu mask, closing 2; 2D three-phase slices on the
-    # brightest class, closing 1 (the earlier 2D default, the one snow2 was compared on)
-    solid, _, method = filters.threshold(img, "otsu" if img.ndim == 3 else "auto")
+    # as the pipeline: three-phase volumes are identified on the local-midpoint mask (two-phase ones on
+    # Otsu), closing 2; 2D three-phase slices on the brightest class, closing 1 (the earlier 2D default,
+    # the one snow2 was compared on)
+    if img.ndim == 3:
+        levels = filters.three_phase_levels(img)
+        solid = filters.local_midpoint_solid(img, levels) if levels else filters.threshold(img, "otsu")[0]
+        return segment.fill_particles(solid, 2)
+    solid, _, method = filters.threshold(img, "auto")
     return segment.fill_particles(solid, 1 if method == "phases3" else 2)
 
 

@@ -10,10 +10,11 @@ Stages and defaults (every one configurable through :class:`SegmentConfig` / ``f
    ``"overlay"`` computes nothing: the overlays draw the particle outlines);
 4. particle/background separation: ``auto``: 2D three-phase slices (void, carbon-binder/fine cracks,
    particles; see :func:`femsim.segmentation.filters.three_phase_levels`) keep the brightest
-   Multi-Otsu class with void-facing edges at mid grey; 3D volumes (three-phase or not) and
-   two-phase slices use Otsu (on 3D three-phase volumes the brightest-class mask splits particles;
-   their three grey levels still type the cracks, stage 6); ``phases3`` forces the brightest-class
-   mask, ``multiotsu``: brightest of 3 classes; binary input as is;
+   Multi-Otsu class with void-facing edges at mid grey; 3D three-phase volumes put the particle edge
+   half-way to the phase it faces, void or binder (:func:`femsim.segmentation.filters.local_midpoint_solid`:
+   blurred binder in the necks stays out of the mask; the brightest-class mask splits 3D particles);
+   two-phase volumes and slices use Otsu; the three grey levels also type the cracks (stage 6);
+   ``phases3`` forces the brightest-class mask, ``multiotsu``: brightest of 3 classes; binary input as is;
 5. envelopes: closing (radius 2; 1 on a ``phases3`` volume mask, none on 2D three-phase slices) + hole filling (2D
    three-phase slices: mask from the unfiltered grey, only holes of
    inscribed radius ≤ ``max_hole_radius`` 3 voxels filled, so pores that a ring of touching sections
@@ -206,10 +207,13 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
         if raw_method == "phases3":
             solid, thr = raw_solid, raw_thr
     if img.ndim == 3 and method == "phases3" and cfg.threshold == "auto":
-        # 3D three-phase volumes: particles are identified on the Otsu mask (the brightest-class mask
-        # splits the 3D particles: 251x256x256 phantom 1605 regions for 1446 particles, F1 0.79 vs 0.92);
-        # the three grey levels still type the cracks (open / fine)
-        solid, thr, _ = filters.threshold(img, "otsu")
+        # 3D three-phase volumes: the particle edge at the local midpoint towards the phase it faces (void or
+        # binder; filters.local_midpoint_solid), so blurred binder in the necks stays out (251x256x256 phantom:
+        # real merges 5.0 -> 2.9 %, F1 0.931 -> 0.945 vs the Otsu mask; the brightest-class mask, grown into
+        # binder that lies near void, splits particles: F1 0.80); the three grey levels also type the cracks
+        levels = filters.three_phase_levels(img)
+        if levels is not None:
+            solid = filters.local_midpoint_solid(img, levels)
     lap("threshold")
     # auto hole bound: 3 voxels on 2D three-phase slices (pores a ring of touching sections encloses stay
     # open), else every hole is filled (0)

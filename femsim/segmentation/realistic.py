@@ -245,16 +245,21 @@ def phantom_3d(seed: int = 0, path: str | Path | None = None, crop: tuple[slice,
     return render(truth_labels(binary), seed=seed, **kwargs)
 
 
+def sub_resolution_crack(truth: RealPhantom, truth_index: np.ndarray) -> np.ndarray:
+    """True for the truth particles (0-based ``truth_index``) whose planted cracks total fewer than
+    5 x 3^(ndim-1) voxels (a 3-voxel-wide crack 5 voxels long: 15 in 2D, 45 in 3D), below the 3-voxel
+    median and the blur, so a void reads as fine-crack grey or vanishes; uncracked particles are False."""
+    n = int(truth.labels.max())
+    crack_vox = np.bincount(truth.labels[truth.open_crack | truth.fine_crack], minlength=n + 1)[1:][truth_index]
+    return (crack_vox > 0) & (crack_vox < 5 * 3 ** (truth.labels.ndim - 1))
+
+
 def class_error_causes(truth: RealPhantom, wrong: np.ndarray, truth_index: np.ndarray, merged: np.ndarray
                        ) -> dict[str, int]:
     """Misclassified matched particles by cause: ``merged`` (the found region holds another truth
-    particle, and its cracks), ``sub_resolution_crack`` (not merged; the planted cracks total fewer
-    than 5 x 3^(ndim-1) voxels, a 3-voxel-wide crack 5 voxels long: 15 in 2D, 45 in 3D, below the
-    3-voxel median and the blur, so a void reads as fine-crack grey or vanishes) and ``other``.
-    ``truth_index``: 0-based truth particle of each entry of ``wrong`` / ``merged``."""
-    n = int(truth.labels.max())
-    crack_vox = np.bincount(truth.labels[truth.open_crack | truth.fine_crack], minlength=n + 1)[1:][truth_index]
-    small = (crack_vox > 0) & (crack_vox < 5 * 3 ** (truth.labels.ndim - 1))
+    particle, and its cracks), ``sub_resolution_crack`` (not merged; :func:`sub_resolution_crack`)
+    and ``other``. ``truth_index``: 0-based truth particle of each entry of ``wrong`` / ``merged``."""
+    small = sub_resolution_crack(truth, truth_index)
     return {"merged": int(np.sum(wrong & merged)), "sub_resolution_crack": int(np.sum(wrong & ~merged & small)),
             "other": int(np.sum(wrong & ~merged & ~small))}
 
@@ -264,7 +269,10 @@ def scores(truth: RealPhantom, found_labels: np.ndarray, table: dict[str, np.nda
     """Floors of issue 15 for a segmentation of a phantom: F1 (IoU ≥ 0.5), median relative
     equivalent-radius error, median crack-fraction errors (total, open, fine), class accuracy and the
     share of truth particles merged with another (strict: ``f1``, ``merged_fraction``), the
-    misclassified particles by cause (:func:`class_error_causes`). Truth
+    misclassified particles by cause (:func:`class_error_causes`), and the class accuracy of the
+    matched particles whose planted cracks are resolvable (``class_accuracy_resolvable``: particles
+    with sub-resolution cracks, :func:`sub_resolution_crack`, left out; ``n_sub_resolution_crack``
+    of them) beside the strict figure. Truth
     particles below ``min_voxels`` (the pipeline's fragment limit) are left out. With
     ``ambiguity_aware`` also ``f1_aware``, ``merged_fraction_aware`` (real merges only),
     ``merged_fraction_ambiguous`` and the merged pairs by kind: the rule of
@@ -282,11 +290,14 @@ def scores(truth: RealPhantom, found_labels: np.ndarray, table: dict[str, np.nda
     r_found = table["volume_vox"][idx]
     r_found = (3 * r_found / (4 * np.pi)) ** (1 / 3) if ndim == 3 else np.sqrt(r_found / np.pi)
     wrong = table["damage_class"][idx] != truth.damage_class[ok]
+    resolvable = ~sub_resolution_crack(truth, np.flatnonzero(ok))
     out: dict[str, Any] = {
         "n_truth": int(keep.sum()), "n_found": n_found, "true_positives": tp, "f1": f1,
         "radius_err_median": float(np.median(np.abs(r_found / r_true[ok] - 1))),
         "crack_err_median": float(np.median(np.abs(table["crack_fraction"][idx] - truth.crack_fraction[ok]))),
         "class_accuracy": float(np.mean(~wrong)),
+        "class_accuracy_resolvable": float(np.mean(~wrong[resolvable])) if resolvable.any() else float("nan"),
+        "n_sub_resolution_crack": int(np.sum(~resolvable)),
         "merged_fraction": float(np.mean(m["merged"][keep])),
         "class_errors": class_error_causes(truth, wrong, np.flatnonzero(ok), m["merged"][ok])}
     for kind in ("open", "fine"):

@@ -66,6 +66,9 @@ def test_phantom_2d_scores(phantoms):
         assert s["f1_aware"] >= s["f1"]
         # every class error is a merged particle or a planted crack below 15 voxels but at most one
         assert s["class_errors"]["other"] <= 1
+        # class accuracy on resolvable cracks (particles with planted cracks below 15 voxels left out:
+        # 18 / 19 of the 54 / 52 matched): seeds 0/1 97.2 / 93.9 % beside the strict 87.0 / 90.4 %
+        assert s["class_accuracy_resolvable"] >= 0.93 and s["n_sub_resolution_crack"] >= 15
 
 
 def test_ambiguous_pairs_saturate(phantoms):
@@ -93,8 +96,9 @@ def test_bounded_hole_fill_keeps_enclosed_pores_open(phantoms):
 
 
 def test_phantom_3d_crop_scores():
-    """3D defaults on the vendored crop: three-phase histogram (binder peak 1.23 x the valleys), Otsu
-    mask for identification, saddle ratio 0.9 on grey volumes; the three levels type the cracks."""
+    """3D defaults on the vendored crop: three-phase histogram (binder peak 1.23 x the valleys), the
+    local-midpoint mask for identification (filters.local_midpoint_solid: binder in the necks stays out),
+    saddle ratio 0.9 on grey volumes; the three levels type the cracks."""
     ph = realistic.phantom_3d(seed=0)
     seg = pipeline.segment_image(ph.image, 1.0, pipeline.SegmentConfig(sphericity=False))
     assert seg.threshold_method == "phases3" and seg.crack_levels is not None
@@ -105,8 +109,11 @@ def test_phantom_3d_crop_scores():
     assert s["radius_err_median"] <= 0.03
     assert s["crack_err_median"] <= 0.02
     assert s["crack_err_open_median"] <= 0.02 and s["crack_err_fine_median"] <= 0.02
-    # measured, below the floors (153 particles, a third touching the crop faces)
+    assert s["class_accuracy_resolvable"] >= 0.93
+    # measured, below the floors (153 particles, a third touching the crop faces): F1 0.877, 12.4 % merged
+    # (the Otsu mask: 0.884, 17.0 %)
     assert s["f1"] >= 0.87
-    assert s["merged_fraction"] <= 0.18
-    # ambiguity-aware: 33 ambiguous pairs of 328 contacts; F1 0.914, real merges 5.9 % (11.1 % ambiguous)
-    assert s["f1_aware"] >= 0.90 and s["merged_fraction_aware"] <= 0.08
+    assert s["merged_fraction"] <= 0.13
+    # ambiguity-aware: 33 ambiguous pairs of 328 contacts; F1 0.897, real merges 4.6 % (7.8 % ambiguous;
+    # the Otsu mask: 0.914, 5.9 %); the 251x256x256 benchmark: 0.963, 2.9 % (Otsu 0.949, 5.0 %)
+    assert s["f1_aware"] >= 0.89 and s["merged_fraction_aware"] <= 0.05
