@@ -175,6 +175,12 @@ def worker(args: argparse.Namespace) -> None:
         counters["step_wall"].append(time.perf_counter() - w0)
         counters["step_cpu"].append(time.process_time() - c0)
         counters["dt"].append(dt)
+        counters.setdefault("per_step", []).append(
+            {"dt_s": dt, "ok": bool(ok), "newton": its, "krylov": snes.getLinearSolveIterations(),
+             "wall_s": counters["step_wall"][-1], "cpu_s": counters["step_cpu"][-1],
+             "rss_GB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, "loadavg_1min": os.getloadavg()[0]})
+        if comm.rank == 0:
+            print(f"[step] {json.dumps(counters['per_step'][-1])}", flush=True)
         return ok, its, why
 
     problem.step = step
@@ -270,6 +276,8 @@ def worker(args: argparse.Namespace) -> None:
             row["mechanics_cpu_per_solve_s"] = comm.allreduce(mech_cpu["s"], op=MPI.MAX) / mech_cpu["n"]
             row["mechanics_pse_cpu"] = row["mechanics_cpu_per_solve_s"] / poisson["cpu_s"]
             row["mechanics_timings"] = dict(mech.timings)
+        row["peak_rss_per_rank_GB"] = [r / 1e6 for r in rss]
+        row["per_step_rank0"] = counters.get("per_step", [])
         row["voltage_series"] = [[r.time_s, r.voltage_V, r.newton_iterations, r.dt_s] for r in series]
         Path(args.json_out).write_text(json.dumps(row, indent=1, default=str))
 
