@@ -1,7 +1,8 @@
-"""The exchange current near c_s = 0 and c_s = c_max (femsim.parameters.base.vanishing_power):
-the closed form i0 = F k0 c_e^½ (c_s (c_max − c_s))^½ wherever both factors are at least
-w = 1e-6 c_max, zero at saturation, value and slope continuous at w, negative past the limit, and
-the same numbers from numpy, UFL and PyBaMM expressions."""
+"""The exchange current near c_s = 0 and c_s = c_max (femsim.parameters.base.saturating_power):
+the closed form i0 = F k0 c_e^½ (c_s (c_max − c_s))^½ to 1e-12 wherever both factors are at
+least 25 w (w = SATURATION_WIDTH c_max), a smooth positive floor (w ln 2)^½ at the limits that decays past
+them (never negative: no spurious over-full branch), and the same numbers from numpy, UFL and
+PyBaMM expressions."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import numpy as np
 import pytest
 
 from femsim.parameters import FARADAY
-from femsim.parameters.base import VANISHING_POWER_WIDTH, vanishing_power
+from femsim.parameters.base import SATURATION_WIDTH, saturating_power
 from femsim.parameters.nmc622 import NMC622
 
 CATHODE = NMC622()
 C_MAX = CATHODE.max_concentration
+W = SATURATION_WIDTH * C_MAX
 
 
 def _closed_form(c_e: float, c_s: np.ndarray) -> np.ndarray:
@@ -21,40 +23,44 @@ def _closed_form(c_e: float, c_s: np.ndarray) -> np.ndarray:
 
 
 def test_unchanged_away_from_the_limits():
-    x = np.concatenate([[VANISHING_POWER_WIDTH, 1e-4, 1 - 1e-4, 1 - VANISHING_POWER_WIDTH],
-                        np.linspace(0.01, 0.99, 50)])
+    x = np.concatenate([[25 * SATURATION_WIDTH, 1 - 25 * SATURATION_WIDTH],
+                        np.linspace(0.03, 0.97, 50)])
     i0 = CATHODE.exchange_current_density(900.0, x * C_MAX)
     np.testing.assert_allclose(i0, _closed_form(900.0, x * C_MAX), rtol=1e-12)
+    # the 5C charge runs from x0 = 0.917 (83 w from full): bitwise the closed form there
+    assert CATHODE.exchange_current_density(900.0, 0.917 * C_MAX) == _closed_form(900.0, 0.917 * C_MAX)
 
 
-def test_vanishes_at_saturation_with_finite_slope():
-    w = VANISHING_POWER_WIDTH * C_MAX
+def test_positive_smooth_floor_at_saturation():
     def i0(c: float) -> float:
         return float(CATHODE.exchange_current_density(1000.0, c))
 
-    assert i0(C_MAX) == 0.0 and i0(0.0) == 0.0
-    assert i0(C_MAX + 0.1 * w) < 0 < i0(C_MAX - 0.1 * w)  # over-full: the reaction turns around
-    # value and slope continuous at y = w (the quadratic meets y^½ with its slope)
-    for y in (w, 0.5 * w):
-        h = 1e-6 * w
-        left, right = vanishing_power(y - h, 0.5, w), vanishing_power(y + h, 0.5, w)
-        assert right > left
-    h = 1e-4 * w
-    slope_below = (vanishing_power(w, 0.5, w) - vanishing_power(w - h, 0.5, w)) / h
-    slope_above = (vanishing_power(w + h, 0.5, w) - vanishing_power(w, 0.5, w)) / h
-    assert slope_below == pytest.approx(0.5 * w**-0.5, rel=1e-3)
-    assert slope_above == pytest.approx(0.5 * w**-0.5, rel=1e-3)
-    # the slope at saturation is finite: (2 − a) w^(a − 1)
-    assert vanishing_power(h, 0.5, w) / h == pytest.approx(1.5 * w**-0.5, rel=1e-3)
+    scale = FARADAY * CATHODE.reaction_rate_constant * 1000.0**0.5 * C_MAX**0.5
+    assert i0(C_MAX) == pytest.approx(scale * (W * np.log(2.0)) ** 0.5, rel=1e-9)
+    assert i0(0.0) == pytest.approx(scale * (W * np.log(2.0)) ** 0.5, rel=1e-9)
+    # over-full: positive, decaying like e^{y/(2w)} (the reaction never turns around)
+    over = np.array([i0(C_MAX + k * W) for k in (0.0, 1.0, 5.0, 20.0, 60.0, 1e4)])
+    assert (over > 0).all() and (np.diff(over[:5]) < 0).all() and over[5] < 1e-15
+    assert over[3] / over[2] == pytest.approx(np.exp(-15.0 / 2), rel=1e-2)
+    # increasing and smooth through the limit: central differences of the slope agree across 0
+    y = np.linspace(-5 * W, 5 * W, 2001)
+    p = saturating_power(y, 0.5, W)
+    assert (np.diff(p) > 0).all()
+    slope = np.gradient(p, y)
+    assert np.abs(np.diff(slope)).max() < 0.01 * slope.max()
+    # the derivative stays finite far past the floor (ln(1 + e^{-|y|/w}) rounds to 0 there)
+    assert np.isfinite(saturating_power(-1e3 * W, 0.5, W)) and saturating_power(-1e3 * W, 0.5, W) > 0
 
 
 def test_ufl_and_pybamm_give_the_numbers():
     import pybamm
     import ufl
 
-    w = VANISHING_POWER_WIDTH * C_MAX
-    for y in (0.3 * w, 2.0 * w, -0.2 * w):
-        ref = vanishing_power(y, 0.5, w)
-        assert vanishing_power(pybamm.Scalar(y), 0.5, w).evaluate() == pytest.approx(ref, rel=1e-14)
-        expr = vanishing_power(ufl.as_ufl(y), 0.5, w)
+    for y in (0.3 * W, 2.0 * W, -0.2 * W, -50 * W, 1e3 * W):
+        ref = saturating_power(y, 0.5, W)
+        assert saturating_power(pybamm.Scalar(y), 0.5, W).evaluate() == pytest.approx(ref, rel=1e-14)
+        expr = saturating_power(ufl.as_ufl(y), 0.5, W)
         assert float(expr) == pytest.approx(ref, rel=1e-14)
+    # the UFL derivative is finite where the softplus has rounded to its floor
+    c = ufl.variable(ufl.as_ufl(-1e3 * W))
+    assert np.isfinite(float(ufl.diff(saturating_power(c, 0.5, W), c)))
