@@ -86,6 +86,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--max-hole-radius", type=float, default=d.max_hole_radius, metavar="VOX",
                    help="2D grey slices: fill only holes of at most this inscribed radius before the watershed, "
                         "0 = fill every hole (default: 3 on three-phase slices, else 0)")
+    g.add_argument("--thin-hole-ratio", type=float, default=d.thin_hole_ratio, metavar="R",
+                   help="with --max-hole-radius: a wider hole is still filled when its area is at least R x its "
+                        "inscribed radius squared (crossing cracks; enclosed pores are 4-8), 0 = off (%(default)s)")
     g.add_argument("--crack-estimator", choices=("unmix", "threshold"), default=d.crack_estimator,
                    help="crack fraction from grey-level unmixing or from thresholded voxels (%(default)s)")
     g.add_argument("--no-sphericity", action="store_true", help="skip the per-particle surface meshes")
@@ -128,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         edge_low=args.edge_quantiles[0],
         edge_high=args.edge_quantiles[1], edge_use=args.edge_use, threshold=args.threshold, classes=args.classes,
         threshold_value=args.threshold_value, close_radius=args.close_radius, max_hole_radius=args.max_hole_radius,
+        thin_hole_ratio=args.thin_hole_ratio,
         envelope_radius=args.envelope_radius,
         merge_factor=args.merge_factor, saddle_ratio=args.saddle_ratio, min_seed_radius=args.min_seed_radius,
         min_voxels=args.min_voxels, min_radius_um=args.min_radius, mild=args.mild, severe=args.severe,

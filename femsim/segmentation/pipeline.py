@@ -18,7 +18,9 @@ Stages and defaults (every one configurable through :class:`SegmentConfig` / ``f
 5. envelopes: closing (radius 2; 1 on a ``phases3`` volume mask, none on 2D three-phase slices) + hole filling (2D
    three-phase slices: mask from the unfiltered grey, only holes of
    inscribed radius ≤ ``max_hole_radius`` 3 voxels filled, so pores that a ring of touching sections
-   encloses stay open; elsewhere every hole, as the 3D pore space percolates and holes are cracks);
+   encloses stay open, and wider holes thin for their size, area ≥ ``thin_hole_ratio`` 12 × r² (where
+   cracks cross: X and star cracks, which split their particle when left open); elsewhere every hole,
+   as the 3D pore space percolates and holes are cracks);
    distance-transform watershed splits touching particles (a seed inside the inscribed sphere of a higher one,
    ``merge_factor`` 1.0, or joined to it through a neck wider than ``saddle_ratio`` of its height is merged:
    auto 0.9 on grey volumes, whose blur widens every neck by about a voxel, else 0.75; 251x256x256 phantom:
@@ -66,6 +68,7 @@ class SegmentConfig:
     threshold_value: float | None = None
     close_radius: int | None = None
     max_hole_radius: float | None = None
+    thin_hole_ratio: float = 12.0
     envelope_radius: int = 3
     merge_factor: float = 1.0
     saddle_ratio: float | None = None
@@ -87,6 +90,8 @@ class SegmentConfig:
         problems = []
         if self.max_hole_radius is not None and self.max_hole_radius < 0:
             problems.append(f"max hole radius {self.max_hole_radius}: must be ≥ 0 (0 = fill every hole)")
+        if self.thin_hole_ratio < 0:
+            problems.append(f"thin hole ratio {self.thin_hole_ratio}: must be ≥ 0 (0 = off)")
         if self.median_size is not None and self.median_size < 0:
             problems.append(f"median size {self.median_size}: must be ≥ 0")
         if self.edge_use not in ("overlay", "cut"):
@@ -224,7 +229,7 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
     brightest_class_3d = method == "phases3" and not (img.ndim == 3 and cfg.threshold == "auto")
     close_radius = cfg.close_radius if cfg.close_radius is not None else (
         (0 if grey2d else 1) if brightest_class_3d else 2)
-    filled = segment.fill_particles(solid, close_radius, bound)
+    filled = segment.fill_particles(solid, close_radius, bound, cfg.thin_hole_ratio or None)
     lap("fill")
     cut = edge_map & ~segment.fill_particles(solid, 0) if (edge_map is not None and cfg.edge_use == "cut") else None
     saddle = cfg.saddle_ratio if cfg.saddle_ratio is not None else (0.9 if img.ndim == 3 and not binary else 0.75)

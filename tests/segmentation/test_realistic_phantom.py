@@ -6,11 +6,11 @@ Issue-15 floors are F1 ≥ 0.95 (IoU ≥ 0.5), median radius error ≤ 3 %, medi
 2D, three slices of the vendored crop side by side; on 2D three-phase slices the defaults are no
 particle mask from the unfiltered grey, no closing, holes up to 3 voxels filled): crack fractions,
 radii and, on one seed, class accuracy (87.0 / 90.4 %) meet them; particle identification does
-not (F1 0.857 / 0.832, 17.5 / 15.9 % of the truth particles merged with a neighbour). The truth (a
+not (F1 0.857 / 0.855, 17.5 / 15.9 % of the truth particles merged with a neighbour). The truth (a
 distance watershed of the clean binary) is decided at the one-voxel level: the clean truth mask
 itself with 10 % of its boundary voxels flipped scores F1 0.877 and 11.1 % merged, one voxel dilated
 0.80 / 30 % (benchmarks/results/segmentation_peer_phantom2d.json); 2 % of 63 particles is no merged
-pair at all; class accuracy on resolvable cracks (planted cracks of 15 voxels or more) 97.2 / 93.9 %.
+pair at all; class accuracy on resolvable cracks (planted cracks of 15 voxels or more) 97.2 / 94.1 %.
 3D (vendored 100x120x120 crop, 153 particles; the 251x256x256 benchmark with the local-midpoint mask:
 F1 0.945 / 0.963 aware, 9.3 / 2.9 % merged, class accuracy 0.965): class accuracy and crack errors meet
 the floors. The identification asserts below guard the measured values, not the floors.
@@ -57,18 +57,18 @@ def test_phantom_2d_scores(phantoms):
         assert s["crack_err_open_median"] <= 0.02 and s["crack_err_fine_median"] <= 0.02
         # measured, below the floors (see module doc)
         assert s["class_accuracy"] >= 0.86
-        assert s["f1"] >= 0.82
+        assert s["f1"] >= 0.84  # 0.857 / 0.855 (0.857 / 0.832 before the thin-hole fill)
         assert s["merged_fraction"] <= 0.18
         # ambiguity-aware (femsim.segmentation.ambiguity): merges the truth rule itself makes after a
-        # one-voxel change of the clean mask counted apart; seeds 0/1: 3.2 / 9.5 % real merges, F1 0.893 / 0.852
+        # one-voxel change of the clean mask counted apart; seeds 0/1: 3.2 / 9.5 % real merges, F1 0.893 / 0.876
         assert s["n_ambiguous_pairs"] == 14
         assert s["merged_fraction_aware"] + s["merged_fraction_ambiguous"] == pytest.approx(s["merged_fraction"])
-        assert s["merged_fraction_aware"] <= 0.10 and s["f1_aware"] >= 0.85
+        assert s["merged_fraction_aware"] <= 0.10 and s["f1_aware"] >= 0.87
         assert s["f1_aware"] >= s["f1"]
         # every class error is a merged particle or a planted crack below 15 voxels but at most one
         assert s["class_errors"]["other"] <= 1
         # class accuracy on resolvable cracks (particles with planted cracks below 15 voxels left out:
-        # 18 / 19 of the 54 / 52 matched): seeds 0/1 97.2 / 93.9 % beside the strict 87.0 / 90.4 %
+        # 18 / 19 of the 54 / 53 matched): seeds 0/1 97.2 / 94.1 % beside the strict 87.0 / 90.6 %
         assert s["class_accuracy_resolvable"] >= 0.93 and s["n_sub_resolution_crack"] >= 15
 
 
@@ -94,6 +94,30 @@ def test_bounded_hole_fill_keeps_enclosed_pores_open(phantoms):
         seg = pipeline.segment_image(ph.image, 1.0, pipeline.SegmentConfig(sphericity=False, max_hole_radius=mh))
         out[mh] = realistic.scores(ph, seg.labels, seg.table, min_voxels=27)["merged_fraction"]
     assert out[3.0] < out[0.0] - 0.05
+
+
+def test_thin_hole_fill_joins_crossing_cracks(phantoms):
+    """Holes wider than the 3-voxel bound but thin for their size (area ≥ 12 × r², where cracks cross)
+    are filled: on seed 1 the X crack no longer splits its particle (F1 0.832 -> 0.855, real merges
+    unchanged); a round pore wider than the bound stays open."""
+    from femsim.segmentation import segment
+
+    ph = phantoms[1]
+    f1 = {}
+    for ratio in (0.0, 12.0):
+        seg = pipeline.segment_image(ph.image, 1.0, pipeline.SegmentConfig(sphericity=False, thin_hole_ratio=ratio))
+        s = realistic.scores(ph, seg.labels, seg.table, min_voxels=27)
+        f1[ratio] = (s["f1"], s["merged_fraction_aware"])
+    assert f1[12.0][0] > f1[0.0][0] + 0.015 and f1[12.0][1] <= f1[0.0][1]
+    yy, xx = np.mgrid[:61, :61]
+    disk = (yy - 30) ** 2 + (xx - 30) ** 2 <= 28**2
+    cross = (np.abs(yy - 30) <= 2) | (np.abs(xx - 30) <= 2)  # two 5-voxel slabs: r at the crossing 3.6
+    cross &= (yy - 30) ** 2 + (xx - 30) ** 2 <= 20**2
+    pore = (yy - 30) ** 2 + (xx - 30) ** 2 <= 5**2
+    for hole, filled in ((cross, True), (pore, False)):
+        out = segment.fill_particles(disk & ~hole, 0, 3.0)
+        assert bool(out[hole].all()) is filled
+        assert not segment.fill_particles(disk & ~hole, 0, 3.0, None)[30, 30]
 
 
 def test_phantom_3d_crop_scores():
