@@ -10,9 +10,13 @@ and ``applied_current()`` (see :class:`femsim.solvers.halfcell.HalfCellProblem`)
 * a failed Newton solve rejects the step and cuts dt by ``dt_cut``; below ``dt_min`` the run stops
   (status failed) with a message naming the protocol step;
 * a current-controlled step whose voltage changes by more than ``max_voltage_change_V`` is
-  rejected and halved; so is a hold step whose current changes by more than the fraction
-  ``max_hold_current_change`` of its previous value;
-* dt grows by ``dt_growth`` after a step that needed at most ``easy_newton_iterations``;
+  rejected and cut by the ratio of the allowed to the observed change; a hold step whose current
+  changes by more than the fraction ``max_hold_current_change`` of its previous value is rejected
+  and halved;
+* dt grows by ``dt_growth`` after a step that needed at most ``easy_newton_iterations``; in a CC
+  (dis)charge also after harder Newton solves, and it is shortened where the observed dV/dt
+  predicts too large a voltage change, and aimed at a voltage cut-off that lies within the next
+  step or two (:mod:`femsim.solvers.step_control`);
 * output times, output periods and step ends by time (``for``) are hit exactly (dt is clipped to
   land on them); a CC step's capacity limit is hit exactly the same way;
 * a step that crosses an ``until`` condition is repeated with a secant estimate of the crossing
@@ -30,6 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from femsim.errors import SolverError
+from femsim.solvers import step_control
 from femsim.units import C_M2_PER_MAH_CM2
 
 LOG = logging.getLogger(__name__)
@@ -78,6 +83,11 @@ class StepperState:
     step_log: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     #: attempted time steps that were undone (Newton failure or too large a voltage change)
     rejected_steps: int = 0
+    #: dV/dt (V/s) of the last two accepted time steps of the present protocol step (0: none yet)
+    voltage_rate_V_s: float = 0.0
+    previous_voltage_rate_V_s: float = 0.0
+    #: the next attempt is a secant retry of a step that overshot an ``until`` condition (not re-aimed)
+    secant_retry: bool = False
 
 
 class ProtocolStepper:
@@ -217,6 +227,9 @@ class ProtocolStepper:
             landing_on_event = abs(st.time_s + dt - event) < 1e-9 * max(1.0, event)
             if landing_on_event:
                 dt = event - st.time_s
+            aimed = self._aimed_dt(dt)
+            if aimed < dt:
+                dt, landing_on_event = aimed, False
             for hook in self.before_time_step:
                 hook()
             ok, its, why = self.problem.step(dt, self.control())
@@ -228,7 +241,9 @@ class ProtocolStepper:
             charge = st.step_charge_C_m2 + current * dt
             if (not self.step.potentiostatic and abs(voltage - st.voltage_V) > sv.max_voltage_change_V
                     and dt > sv.dt_min_s * 1.0001):
-                self._reject(f"voltage jump {voltage - st.voltage_V:+.4f} V at dt = {dt:.3g} s", dt, fatal=False)
+                self._reject(f"voltage jump {voltage - st.voltage_V:+.4f} V at dt = {dt:.3g} s", dt, fatal=False,
+                             new_dt=step_control.cut_after_voltage_jump(dt, voltage - st.voltage_V,
+                                                                        sv.max_voltage_change_V))
                 continue
             reference_A_m2 = max(abs(st.current_A_m2), 1e-12)
             if (self.step.potentiostatic and abs(current - st.current_A_m2) > sv.max_hold_current_change
@@ -247,6 +262,7 @@ class ProtocolStepper:
                     frac = round(min(max(frac, 0.05), 0.95), 4)
                     self.problem.restore()
                     st.dt_s = max(dt * frac, sv.dt_min_s)
+                    st.secant_retry = True
                     continue
                 self._accept(dt, its, voltage, current)
                 LOG.info("%s: %s condition met (V = %.4f V, i = %.4g A/m²) at t = %.3f s", self.label(), reason,
@@ -258,7 +274,11 @@ class ProtocolStepper:
                 st.outputs_done.append(event)
                 for cb in self.on_output:
                     cb(event)
-            if its <= getattr(self.problem, "easy_newton_iterations", sv.easy_newton_iterations):
+            easy_its = getattr(self.problem, "easy_newton_iterations", sv.easy_newton_iterations)
+            if self.step.sign != 0.0 and not self.step.potentiostatic:
+                rate = step_control.predicted_rate(st.voltage_rate_V_s, st.previous_voltage_rate_V_s)
+                st.dt_s = step_control.next_cc_dt(st.dt_s, rate, its, easy_its / sv.easy_newton_iterations, sv)
+            elif its <= easy_its:
                 st.dt_s = min(st.dt_s * sv.dt_growth, sv.dt_max_s)
             if deadline_s is not None and time.monotonic() - t_wall0 > deadline_s:
                 return "deadline"
@@ -272,6 +292,8 @@ class ProtocolStepper:
         st.step_start_s = st.time_s
         st.step_charge_C_m2 = 0.0
         st.dt_s = self.solver.dt_initial_s
+        st.voltage_rate_V_s = st.previous_voltage_rate_V_s = 0.0
+        st.secant_retry = False
         self._apply_control()
         LOG.info("%s at t = %.3f s", self.label(), st.time_s)
         for hook in self.before_switch:
@@ -321,6 +343,8 @@ class ProtocolStepper:
     def _accept(self, dt: float, its: int, voltage: float, current: float) -> None:
         st = self.state
         self.problem.commit()
+        st.previous_voltage_rate_V_s, st.voltage_rate_V_s = st.voltage_rate_V_s, (voltage - st.voltage_V) / dt
+        st.secant_retry = False
         st.time_s += dt
         st.voltage_V, st.current_A_m2 = voltage, current
         st.step_charge_C_m2 += current * dt
@@ -329,13 +353,25 @@ class ProtocolStepper:
         for hook in self.on_accepted:
             hook(st)
 
-    def _reject(self, reason: str, dt: float, fatal: bool = True) -> None:
-        """Undo the attempted step of length ``dt`` and cut the step. Below ``dt_min`` a failed
-        Newton solve ends the run (``fatal``); an accuracy rejection retries at ``dt_min``."""
+    def _aimed_dt(self, dt: float) -> float:
+        """``dt``, or a shorter step aimed at the predicted crossing of a CC step's ``until``
+        voltage (not on a secant retry, which knows the crossing better)."""
+        st, step = self.state, self.step
+        if step.until_voltage_V is None or step.potentiostatic or step.sign == 0.0 or st.secant_retry:
+            return dt
+        rate = step_control.predicted_rate(st.voltage_rate_V_s, st.previous_voltage_rate_V_s)
+        return step_control.dt_aimed_at_cutoff(dt, step.sign * (st.voltage_V - step.until_voltage_V),
+                                               step.sign * rate, self.solver.cutoff_tolerance_V, self.solver.dt_min_s)
+
+    def _reject(self, reason: str, dt: float, fatal: bool = True, new_dt: float | None = None) -> None:
+        """Undo the attempted step of length ``dt`` and cut the step (to ``new_dt``, by default
+        ``dt_cut`` × dt). Below ``dt_min`` a failed Newton solve ends the run (``fatal``); an accuracy
+        rejection retries at ``dt_min``."""
         st, sv = self.state, self.solver
         self.problem.restore()
         st.rejected_steps += 1
-        new_dt = dt * sv.dt_cut
+        st.secant_retry = False
+        new_dt = dt * sv.dt_cut if new_dt is None else new_dt
         if new_dt < sv.dt_min_s:
             if fatal:
                 raise SolverError(f"{self.label()}: time step fell below solver.dt_min_s = {sv.dt_min_s:g} s at "
