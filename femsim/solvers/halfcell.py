@@ -320,19 +320,25 @@ class HalfCellProblem:
 
         Newton starts from a linear extrapolation of the last two accepted levels (when the
         current is unchanged and ``solver.predictor`` is on); a failed predicted solve is retried
-        from the previous level before the step is reported as failed.
+        from the previous level before the step is reported as failed. After a failed or hard
+        (more than ``easy_newton_iterations``) predicted solve the predictor rests for
+        :data:`~femsim.solvers.predictor.SKIP_AFTER_FAILURE` steps.
         """
         self.dt.value = dt
         self._set_control(control)
         predicted = self._predict(dt, f"{self.control_mode}:{float(control)!r}")
         self.newton.prepare_step(dt)
         ok, its, why = self.newton.solve()
+        if predicted and ok and its > self.easy_newton_iterations:
+            self.predictor.failed()  # a hard predicted solve: the next steps start from the previous level
         if not ok:
             self.newton.recover()
             if predicted:
                 self.restore()
                 ok, its2, why = self.newton.solve()
                 its += its2
+                if ok:
+                    self.predictor.failed()
         return ok, its, why
 
     def _predict(self, dt: float, control_key: str) -> bool:

@@ -13,6 +13,10 @@ import numpy as np
 
 #: the largest dt / dt_previous the extrapolation is scaled by
 MAX_EXTRAPOLATION_RATIO = 4.0
+#: after a predicted solve failed (and its retry from the previous level converged) or was hard,
+#: the next this many steps start from the previous level: near x -> 1 at 5C the extrapolated
+#: guess has a residual ~1e9 times that of the previous level and Newton spends its budget on it
+SKIP_AFTER_FAILURE = 20
 
 
 class LevelPredictor:
@@ -59,6 +63,10 @@ class LevelPredictor:
             history["older"], history["level"] = history["level"], [a.copy() for a in level]
             history["dt_prev"], history["current_prev"] = history["dt_last"], history["current_last"]
         history["dt_last"], history["current_last"] = dt, control_key
+        skip = int(history.get("skip", 0))
+        if skip > 0:
+            history["skip"] = skip - 1 if changed else skip
+            return False
         if (not self.enabled or history["older"] is None
                 or history["current_prev"] != control_key or history["dt_prev"] <= 0):
             return False
@@ -66,6 +74,12 @@ class LevelPredictor:
         for u, new, old in zip(self.unknowns, history["level"], history["older"]):
             u.x.array[:] = new + ratio * (new - old)
         return True
+
+    def failed(self) -> None:
+        """The last predicted solve failed or was hard: start the next :data:`SKIP_AFTER_FAILURE` accepted
+        steps' solves from the previous level."""
+        if self.history is not None:
+            self.history["skip"] = SKIP_AFTER_FAILURE
 
     def level(self, index: int) -> np.ndarray:
         """The last accepted level of the unknown at block position ``index``."""

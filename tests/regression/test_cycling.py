@@ -4,7 +4,9 @@ located as the stepper promises, the cycle's charge balances the Li moved in the
 cycles.csv agrees with the series, two ranks give the one-rank series, and a run killed with
 SIGKILL in the middle of the CV step resumes to the same series; a two-cycle run with mechanics
 killed at the end of its first cycle, or in its last step, resumes to the same series and
-cycles.csv. Runs femsim in child processes on one coarse mesh of the geometry (meshed once).
+cycles.csv; a 5C discharge from x0 = 0.93 reaches its 2.5 V cut-off (located within 1 mV, no
+cascade of rejected steps). Runs femsim in child processes on one coarse mesh of the geometry
+(meshed once).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from femsim.case import parse_case, read_toml
 from femsim.mpi import in_mpi_run
 
 pytestmark = pytest.mark.skipif(in_mpi_run(), reason="launches its own processes")
@@ -222,3 +225,62 @@ def test_resume_after_sigkill_at_cycle_boundary(two_cycles, tmp_path, where):
           f"series max rel diff {float(np.max(np.abs(res - ref) / np.maximum(np.abs(ref), 1e-12))):.2e}, "
           f"cycles.csv max rel diff "
           f"{float(np.max(np.abs(cycles_res - cycles_ref) / np.maximum(np.abs(cycles_ref), 1e-12))):.2e}")
+
+#: a 5C discharge from near full lithiation (x0 = 0.93) to 2.5 V on the same mesh: the end of
+#: discharge (x -> 1, U(x) falls steeply, the exchange current saturates) in a few dozen steps
+DISCHARGE_END_CASE = """\
+[case]
+name = "discharge_end"
+[geometry]
+particle_table = "table.csv"
+box_um = [10.0, 10.0, 10.0]
+separator_thickness_um = 5.0
+[mesh]
+file = "{mesh_file}"
+size_surface_per_radius = 0.4
+size_max_um = 3.0
+size_particle_core_um = 3.0
+[protocol]
+areal_capacity_mAh_cm2 = 0.19
+initial_stoichiometry = 0.93
+steps = ["Discharge at 5C until 2.5 V"]
+[solver]
+dt_initial_s = 0.5
+max_voltage_change_V = 0.05
+[mechanics]
+enabled = false
+[output]
+times_s = []
+fields = false
+progress = false
+"""
+
+
+def test_5c_discharge_reaches_2p5_V(tmp_path, mesh_file):
+    from femsim.mpi import comm_world
+    from femsim.simulation import run_case
+
+    from _reliability_helpers import TABLE_TEXT
+
+    (tmp_path / "table.csv").write_text(TABLE_TEXT)
+    (tmp_path / "case.toml").write_text(DISCHARGE_END_CASE.replace("{mesh_file}", str(mesh_file)))
+    data = read_toml(tmp_path / "case.toml")
+    data["output"]["folder"] = str(tmp_path / "out")
+    case = parse_case(data, tmp_path / "case.toml")
+    result = run_case(case, comm=comm_world())
+    assert result.status == "finished"
+    assert result.summary["termination"] == "cutoff"
+    rows = np.loadtxt(tmp_path / "out" / "timeseries.csv", delimiter=",", skiprows=1, ndmin=2, usecols=range(9))
+    t, volt, soc, dt = rows[:, 0], rows[:, 2], rows[:, 4], rows[:, 8]
+    assert 2.5 - case.solver.cutoff_tolerance_V <= volt[-1] <= 2.5  # located within 1 mV
+    assert np.all(volt[:-1] > 2.5)
+    # the saturation end: the last 0.5 V fall within a few seconds, in steps near the voltage
+    # limit (50 mV here), with (nearly) no rejected steps
+    late = volt < 3.0
+    assert late.sum() >= 8 and t[-1] - t[late][0] < 30.0
+    assert np.max(np.abs(np.diff(volt))) <= case.solver.max_voltage_change_V
+    assert result.summary["n_rejected_steps"] <= 3
+    assert soc[-1] < -0.1  # soc_mean: Li removed since the start (negative: inserted)
+    print(f"cut-off {volt[-1]:.5f} V at t = {t[-1]:.3f} s, {result.summary['n_steps']} steps, "
+          f"{result.summary['n_rejected_steps']} rejected, {result.summary['newton_iterations_total']} Newton, "
+          f"dt at the end {dt[-1]:.3g} s")
