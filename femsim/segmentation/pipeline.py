@@ -68,7 +68,7 @@ class SegmentConfig:
     threshold_value: float | None = None
     close_radius: int | None = None
     max_hole_radius: float | None = None
-    thin_hole_ratio: float = 12.0
+    thin_hole_ratio: float = segment.THIN_HOLE_RATIO
     envelope_radius: int = 3
     merge_factor: float = 1.0
     saddle_ratio: float | None = None

@@ -34,8 +34,13 @@ def footprint(ndim: int, radius: int) -> np.ndarray:
     return np.asarray(sum(g * g for g in grids) <= r * r + 1e-9)
 
 
+#: a hole wider than ``max_hole_radius`` is still filled when its size is at least this × its inscribed
+#: radius^ndim (see :func:`fill_particles`; the default of ``SegmentConfig.thin_hole_ratio``)
+THIN_HOLE_RATIO = 12.0
+
+
 def fill_particles(solid: np.ndarray, close_radius: int = 1, max_hole_radius: float | None = None,
-                   thin_hole_ratio: float | None = 12.0) -> np.ndarray:
+                   thin_hole_ratio: float | None = THIN_HOLE_RATIO) -> np.ndarray:
     """Particle phase with enclosed cracks filled (see module doc, step 1).
 
     ``max_hole_radius`` bounds the filling by what one particle can enclose: a hole (enclosed
