@@ -319,10 +319,10 @@ class HalfCellProblem:
         ``control``: the applied current density (A/m²), or the held voltage (V) in voltage mode.
 
         Newton starts from a linear extrapolation of the last two accepted levels (when the
-        current is unchanged and ``solver.predictor`` is on); a failed predicted solve is retried
-        from the previous level before the step is reported as failed. After a failed or hard
-        (more than ``easy_newton_iterations``) predicted solve the predictor rests for
-        :data:`~femsim.solvers.predictor.SKIP_AFTER_FAILURE` steps.
+        current is unchanged and ``solver.predictor`` is on); a failed predicted solve, or one that
+        broke the linear solver (rebuilt by :meth:`NewtonSolver.recover`), is retried from the
+        previous level before the step fails. After a failed or hard (more than
+        ``easy_newton_iterations``) predicted solve the predictor rests for SKIP_AFTER_FAILURE steps.
         """
         self.dt.value = dt
         self._set_control(control)
@@ -332,8 +332,9 @@ class HalfCellProblem:
         if predicted and ok and its > self.easy_newton_iterations:
             self.predictor.failed()  # a hard predicted solve: the next steps start from the previous level
         if not ok:
+            broken = self.newton.broken
             self.newton.recover()
-            if predicted:
+            if predicted or broken:
                 self.restore()
                 ok, its2, why = self.newton.solve()
                 its += its2

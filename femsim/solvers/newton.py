@@ -9,11 +9,14 @@ preset and the convergence test (:class:`ConvergenceTest`).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
 
 from femsim.solvers import presets
+
+LOG = logging.getLogger(__name__)
 
 #: a residual within this factor of ``newton_atol`` that no longer contracts (‖F_k‖ ≥
 #: ``STALLED_CONTRACTION`` ‖F_{k−1}‖) has reached its round-off floor: converged. Near the end of a
@@ -23,6 +26,9 @@ from femsim.solvers import presets
 #: solve and cut dt from 0.6 s to 6e-4 s)
 STALLED_ATOL_FACTOR = 100.0
 STALLED_CONTRACTION = 0.9
+#: PETSc's SNES_DIVERGED_LINEAR_SOLVE and KSP_DIVERGED_PC_FAILED
+SNES_DIVERGED_LINEAR_SOLVE = -3
+KSP_DIVERGED_PC_FAILED = -11
 
 
 class ConvergenceTest:
@@ -101,24 +107,37 @@ class NewtonSolver:
         self.unknowns = list(unknowns)
         self.comm = unknowns[0].function_space.mesh.comm
         self.time_step = time_step
+        self._definition = (list(residuals), solver_section, prefix, list(entity_maps), initialisation)
+        self.weights = np.concatenate([np.full(u.function_space.dofmap.index_map.size_local
+                                               * u.function_space.dofmap.index_map_bs, 1.0 / sc)
+                                       for u, sc in zip(self.unknowns, scales)])
+        #: Jacobians assembled by the lazy Jacobians of earlier (rebuilt) problems
+        self._earlier_assemblies = 0
+        #: times the SNES/KSP/PC was rebuilt after a linear-solver breakdown
+        self.rebuilds = 0
+        #: the last solve broke the linear solver (PETSc error, failed preconditioner): rebuild
+        self.broken = False
+        self._build()
+        #: dt (s) of the Jacobian held by a lagged preset (None: refresh at the next solve)
+        self.jacobian_dt: float | None = None
+        #: the stepper grows dt after a step that needed at most this many iterations
+        self.easy_newton_iterations = solver_section.easy_newton_iterations * (
+            presets.CHORD_ITERATION_FACTOR if self.preset in presets.CHORD_BUDGET_PRESETS else 1)
+
+    def _build(self) -> None:
+        """The NonlinearProblem (SNES, KSP, PC, vectors, matrices), its lazy Jacobian and its
+        convergence test, from the stored definition."""
+        residuals, solver_section, prefix, entity_maps, initialisation = self._definition
         #: the LazyJacobian of a lagged preset (None: SNES assembles the Jacobian at every iteration)
         self.lazy_jacobian: Any = None
         #: the Python preconditioner of the iterative preset (MigrationEliminationPC) or None
         self.preconditioner: Any = None
         self.problem, self.preset = self._make_problem(residuals, solver_section, prefix, entity_maps, initialisation)
         self.lagged = self.lazy_jacobian is not None
-        #: dt (s) of the Jacobian held by a lagged preset (None: refresh at the next solve)
-        self.jacobian_dt: float | None = None
-        #: the stepper grows dt after a step that needed at most this many iterations
-        self.easy_newton_iterations = solver_section.easy_newton_iterations * (
-            presets.CHORD_ITERATION_FACTOR if self.preset in presets.CHORD_BUDGET_PRESETS else 1)
-        weights = np.concatenate([np.full(u.function_space.dofmap.index_map.size_local
-                                          * u.function_space.dofmap.index_map_bs, 1.0 / sc)
-                                  for u, sc in zip(self.unknowns, scales)])
-        self.convergence_test = ConvergenceTest(self, weights, solver_section)
+        self.convergence_test = ConvergenceTest(self, self.weights, solver_section)
         self.snes.setConvergenceTest(self.convergence_test)
         if self.lazy_jacobian is not None and self.lazy_jacobian.action is not None:
-            self.lazy_jacobian.action.weights = weights
+            self.lazy_jacobian.action.weights = self.weights
 
     @property
     def snes(self) -> Any:
@@ -182,17 +201,39 @@ class NewtonSolver:
 
     def recover(self) -> None:
         """After a failed solve: a fresh Jacobian for lagged presets, and a lagged preconditioner
-        (possibly stale) rebuilt at the next linear solve."""
+        (possibly stale) rebuilt at the next linear solve. After a linear-solver breakdown (a PETSc
+        error inside SNES, or a failed factorisation/preconditioner: MUMPS out of memory or a zero
+        pivot) the whole SNES/KSP/PC is rebuilt: PETSc leaves such a solver with read-locked
+        vectors (error 73) or a preconditioner that fails again at every later solve."""
+        if self.broken:
+            self._rebuild()
+            return
         if self.lagged:
             self.refresh_jacobian()
         pc = self.snes.getKSP().getPC()
         if pc.getType() != "fieldsplit":  # (resetting a field split would drop its index sets)
             pc.reset()
 
+    def _rebuild(self) -> None:
+        if self.lazy_jacobian is not None:
+            self._earlier_assemblies += self.lazy_jacobian.assemblies
+        old = self.problem
+        self._build()
+        self.broken = False
+        self.rebuilds += 1
+        self.jacobian_dt = None
+        try:
+            old.solver.destroy()
+        except Exception:  # pragma: no cover - a broken solver may refuse to be destroyed
+            pass
+        LOG.warning("linear solver broke down: SNES/KSP/PC rebuilt (%d so far)", self.rebuilds)
+
     @property
     def jacobian_assemblies(self) -> int | None:
         """Jacobians assembled (and factored) so far by a lagged preset; None for other presets."""
-        return self.lazy_jacobian.assemblies if self.lazy_jacobian is not None else None
+        if self.lazy_jacobian is None:
+            return None
+        return self._earlier_assemblies + self.lazy_jacobian.assemblies
 
     # -- solve ----------------------------------------------------------------------------------
     def solve(self) -> tuple[bool, int, str]:
@@ -200,15 +241,23 @@ class NewtonSolver:
         rank, iterations, reason)."""
         from petsc4py import PETSc
 
+        broken = False
         try:
             self.problem.solve()
-        except PETSc.Error as exc:  # pragma: no cover - linear solver breakdown
-            return False, self.snes.getIterationNumber(), f"PETSc error {exc}"
-        reason = self.snes.getConvergedReason()
+        except PETSc.Error as exc:  # a linear-solver breakdown inside SNES (PETSc error code)
+            lines = str(exc).strip().splitlines() or ["?"]
+            broken, ok, why = True, False, f"PETSc {lines[0]}: {lines[-1].removeprefix('[0] ').strip()}"
+        else:
+            reason = self.snes.getConvergedReason()
+            ok = reason > 0 and all(np.isfinite(u.x.array).all() for u in self.unknowns)
+            why = f"SNES reason {reason}"
+            ksp = self.snes.getKSP()
+            if reason == SNES_DIVERGED_LINEAR_SOLVE and ksp.getConvergedReason() == KSP_DIVERGED_PC_FAILED:
+                broken, why = True, f"{why} (preconditioner failed, PC reason {ksp.getPC().getFailedReason()})"
         its = self.snes.getIterationNumber()
-        ok = reason > 0 and all(np.isfinite(u.x.array).all() for u in self.unknowns)
         ok = bool(self.comm.allreduce(ok, op=_mpi("LAND")))
-        return ok, its, f"SNES reason {reason}"
+        self.broken = bool(self.comm.allreduce(broken, op=_mpi("LOR")))
+        return ok, its, why
 
 
 def _mpi(name: str) -> Any:
