@@ -64,14 +64,24 @@ def _run(preset: str, folder: Path, comm, summary: dict | None = None) -> np.nda
     return np.loadtxt(folder / "timeseries.csv", delimiter=",", skiprows=1, ndmin=2, usecols=range(9))
 
 
-def test_iterative_matches_direct(tmp_path_factory):
+@pytest.fixture(scope="module")
+def direct_series(tmp_path_factory) -> np.ndarray:
+    """The direct preset's series, the reference of the preset comparisons (run once)."""
+    from femsim.mpi import comm_world
+
+    comm = comm_world()
+    root = Path(comm.bcast(str(tmp_path_factory.mktemp("direct")) if comm.rank == 0 else None, root=0))
+    return _run("direct", root / "direct", comm)
+
+
+def test_iterative_matches_direct(tmp_path_factory, direct_series):
     """The iterative preset (lagged Jacobian, GMRES + field split/GAMG, no LU) takes Newton + LU's
     steps to within 1 µV and assembles ≥ 3× fewer Jacobians than it iterates."""
     from femsim.mpi import comm_world
 
     comm = comm_world()
     root = Path(comm.bcast(str(tmp_path_factory.mktemp("presets")) if comm.rank == 0 else None, root=0))
-    direct = _run("direct", root / "direct", comm)
+    direct = direct_series
     summary: dict = {}
     iterative = _run("iterative", root / "iterative", comm, summary)
     assert direct.shape == iterative.shape, "same accepted steps"
@@ -82,7 +92,7 @@ def test_iterative_matches_direct(tmp_path_factory):
 
 
 @pytest.mark.parallel
-def test_lagged_presets_match_direct(tmp_path_factory):
+def test_lagged_presets_match_direct(tmp_path_factory, direct_series):
     """chord and newton-krylov take Newton + LU's steps, their voltage within 1 µV and Δφ_l within
     0.1 µV; chord assembles ≥ 3× fewer Jacobians than it iterates, newton-krylov fewer than chord
     (GMRES keeps the lagged factors useful for longer)."""
@@ -90,7 +100,7 @@ def test_lagged_presets_match_direct(tmp_path_factory):
 
     comm = comm_world()
     root = Path(comm.bcast(str(tmp_path_factory.mktemp("lagged")) if comm.rank == 0 else None, root=0))
-    direct = _run("direct", root / "direct", comm)
+    direct = direct_series
     info: dict = {"chord": {}, "newton-krylov": {}}
     for preset, summary in info.items():
         series = _run(preset, root / preset, comm, summary)
