@@ -19,7 +19,9 @@ Stages and defaults (every one configurable through :class:`SegmentConfig` / ``f
    three-phase slices: mask from the unfiltered grey, only holes of
    inscribed radius ≤ ``max_hole_radius`` 3 voxels filled, so pores that a ring of touching sections
    encloses stay open, and wider holes thin for their size, area ≥ ``thin_hole_ratio`` 12 × r² (where
-   cracks cross: X and star cracks, which split their particle when left open); elsewhere every hole,
+   cracks cross: X and star cracks, which split their particle when left open), then binder-grey holes deep
+   in a blob whose opening keeps ``pore_core_ratio`` 0.88 of the local distance maximum are opened again
+   (junction pores between touching sections; a crack through the core halves it); elsewhere every hole,
    as the 3D pore space percolates and holes are cracks);
    distance-transform watershed splits touching particles (a seed inside the inscribed sphere of a higher one,
    ``merge_factor`` 1.0, or joined to it through a neck wider than ``saddle_ratio`` of its height is merged:
@@ -69,6 +71,7 @@ class SegmentConfig:
     close_radius: int | None = None
     max_hole_radius: float | None = None
     thin_hole_ratio: float = segment.THIN_HOLE_RATIO
+    pore_core_ratio: float = segment.PORE_CORE_RATIO
     envelope_radius: int = 3
     merge_factor: float = 1.0
     saddle_ratio: float | None = None
@@ -92,6 +95,8 @@ class SegmentConfig:
             problems.append(f"max hole radius {self.max_hole_radius}: must be ≥ 0 (0 = fill every hole)")
         if self.thin_hole_ratio < 0:
             problems.append(f"thin hole ratio {self.thin_hole_ratio}: must be ≥ 0 (0 = off)")
+        if self.pore_core_ratio < 0:
+            problems.append(f"pore core ratio {self.pore_core_ratio}: must be ≥ 0 (0 = off)")
         if self.median_size is not None and self.median_size < 0:
             problems.append(f"median size {self.median_size}: must be ≥ 0")
         if self.edge_use not in ("overlay", "cut"):
@@ -230,6 +235,11 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
     close_radius = cfg.close_radius if cfg.close_radius is not None else (
         (0 if grey2d else 1) if brightest_class_3d else 2)
     filled = segment.fill_particles(solid, close_radius, bound, cfg.thin_hole_ratio or None)
+    levels2d = filters.three_phase_levels(img) if (bound is not None and cfg.pore_core_ratio > 0) else None
+    if levels2d is not None:
+        # binder-grey holes deep in a blob whose opening keeps the local distance maximum: junction pores
+        filled = segment.reopen_junction_pores(solid, filled, img, levels2d["void"], levels2d["fine"],
+                                               cfg.pore_core_ratio)
     lap("fill")
     cut = edge_map & ~segment.fill_particles(solid, 0) if (edge_map is not None and cfg.edge_use == "cut") else None
     saddle = cfg.saddle_ratio if cfg.saddle_ratio is not None else (0.9 if img.ndim == 3 and not binary else 0.75)

@@ -4,13 +4,13 @@ per-particle fractions, carbon-binder, fringes, blur, Poisson/Gaussian noise, ri
 Issue-15 floors are F1 ≥ 0.95 (IoU ≥ 0.5), median radius error ≤ 3 %, median crack-fraction error
 ≤ 0.02, class accuracy ≥ 90 %, merged truth pairs ≤ 2 %. Measured with the defaults (2 seeds,
 2D, three slices of the vendored crop side by side; on 2D three-phase slices the defaults are no
-particle mask from the unfiltered grey, no closing, holes up to 3 voxels filled): crack fractions,
-radii and, on one seed, class accuracy (87.0 / 90.4 %) meet them; particle identification does
-not (F1 0.857 / 0.855, 17.5 / 15.9 % of the truth particles merged with a neighbour). The truth (a
-distance watershed of the clean binary) is decided at the one-voxel level: the clean truth mask
+particle mask from the unfiltered grey, no closing, holes up to 3 voxels filled, junction pores reopened):
+crack fractions, radii and class accuracy (89.1 / 89.8 %) nearly meet them; particle identification does
+not (F1 0.840 / 0.894, 9.5 / 4.8 % of the truth particles merged with a neighbour, 0.0 / 3.2 % real
+merges). The truth (a distance watershed of the clean binary) is decided at the one-voxel level: the clean truth mask
 itself with 10 % of its boundary voxels flipped scores F1 0.877 and 11.1 % merged, one voxel dilated
 0.80 / 30 % (benchmarks/results/segmentation_peer_phantom2d.json); 2 % of 63 particles is no merged
-pair at all; class accuracy on resolvable cracks (planted cracks of 15 voxels or more) 97.2 / 94.1 %.
+pair at all; class accuracy on resolvable cracks (planted cracks of 15 voxels or more) 100 / 97.2 %.
 3D (vendored 100x120x120 crop, 153 particles; the 251x256x256 benchmark with the local-midpoint mask:
 F1 0.945 / 0.963 aware, 9.3 / 2.9 % merged, class accuracy 0.965): class accuracy and crack errors meet
 the floors. The identification asserts below guard the measured values, not the floors.
@@ -57,18 +57,20 @@ def test_phantom_2d_scores(phantoms):
         assert s["crack_err_open_median"] <= 0.02 and s["crack_err_fine_median"] <= 0.02
         # measured, below the floors (see module doc)
         assert s["class_accuracy"] >= 0.86
-        assert s["f1"] >= 0.84  # 0.857 / 0.855 (0.857 / 0.832 before the thin-hole fill)
-        assert s["merged_fraction"] <= 0.18
+        # 0.840 / 0.894 (0.857 / 0.855 before the junction-pore reopening, 0.857 / 0.832 before the thin-hole fill)
+        assert s["f1"] >= 0.83
+        assert s["merged_fraction"] <= 0.10  # 9.5 / 4.8 % (17.5 / 15.9 % before the junction-pore reopening)
         # ambiguity-aware (femsim.segmentation.ambiguity): merges the truth rule itself makes after a
-        # one-voxel change of the clean mask counted apart; seeds 0/1: 3.2 / 9.5 % real merges, F1 0.893 / 0.876
+        # one-voxel change of the clean mask counted apart; seeds 0/1: 0.0 / 3.2 % real merges, F1 0.875 / 0.894
+        # (3.2 / 9.5 %, 0.893 / 0.876 before the junction-pore reopening)
         assert s["n_ambiguous_pairs"] == 14
         assert s["merged_fraction_aware"] + s["merged_fraction_ambiguous"] == pytest.approx(s["merged_fraction"])
-        assert s["merged_fraction_aware"] <= 0.10 and s["f1_aware"] >= 0.87
+        assert s["merged_fraction_aware"] <= 0.035 and s["f1_aware"] >= 0.87
         assert s["f1_aware"] >= s["f1"]
         # every class error is a merged particle or a planted crack below 15 voxels but at most one
         assert s["class_errors"]["other"] <= 1
         # class accuracy on resolvable cracks (particles with planted cracks below 15 voxels left out:
-        # 18 / 19 of the 54 / 53 matched): seeds 0/1 97.2 / 94.1 % beside the strict 87.0 / 90.6 %
+        # 18 of the 55 / 59 matched): seeds 0/1 100 / 97.2 % beside the strict 89.1 / 89.8 %
         assert s["class_accuracy_resolvable"] >= 0.93 and s["n_sub_resolution_crack"] >= 15
 
 
@@ -142,3 +144,19 @@ def test_phantom_3d_crop_scores():
     # ambiguity-aware: 33 ambiguous pairs of 328 contacts; F1 0.897, real merges 4.6 % (7.8 % ambiguous;
     # the Otsu mask: 0.914, 5.9 %); the 251x256x256 benchmark: 0.963, 2.9 % (Otsu 0.949, 5.0 %)
     assert s["f1_aware"] >= 0.89 and s["merged_fraction_aware"] <= 0.05
+
+
+def test_junction_pores_reopened(phantoms):
+    """Filled binder-grey holes deep in a blob whose opening keeps >= 0.88 of the local distance maximum are
+    junction pores and are opened again (segment.reopen_junction_pores): on seed 1 real merges 9.5 -> 3.2 %,
+    strict merges 15.9 -> 4.8 %, F1 0.855 -> 0.894."""
+    from femsim.segmentation import segment
+
+    ph = phantoms[1]
+    out = {}
+    for ratio in (0.0, segment.PORE_CORE_RATIO):
+        seg = pipeline.segment_image(ph.image, 1.0, pipeline.SegmentConfig(sphericity=False, pore_core_ratio=ratio))
+        s = realistic.scores(ph, seg.labels, seg.table, min_voxels=27)
+        out[ratio] = (s["f1"], s["merged_fraction"], s["merged_fraction_aware"])
+    off, on = out[0.0], out[segment.PORE_CORE_RATIO]
+    assert on[0] > off[0] + 0.03 and on[1] < off[1] - 0.10 and on[2] < off[2] - 0.05
