@@ -96,8 +96,8 @@ def reopen_junction_pores(solid: np.ndarray, filled: np.ndarray, grey: np.ndarra
     the median height of the watershed seeds (a hole deep inside a large blob): open it alone and compare the
     largest smoothed distance within the hole's filled distance of it, on the part of ``filled`` connected to
     it there: a crack through the core drops it to about half (the halves' inscribed disks), a junction pore
-    keeps ``core_ratio`` or more of it (the sections' own disks). Only holes of binder grey (mean of ``grey``
-    above the void-binder midpoint) qualify: void-grey holes are open cracks. On the 2D phantoms (seeds 0-3)
+    keeps ``core_ratio`` or more of it (the sections' own disks). Only holes of binder grey (lower quartile of
+    ``grey`` above the void-binder midpoint) qualify: an open crack has a void core. On the 2D phantoms (seeds 0-3)
     the two enclosed junction pores that join 2-4 sections each are reopened (ratio 0.88-0.95), and 0-3
     crack holes per seed (fine-crack arms, cracks next to a pore); docs/segmentation.md has the numbers."""
     from scipy import ndimage
@@ -118,7 +118,7 @@ def reopen_junction_pores(solid: np.ndarray, filled: np.ndarray, grey: np.ndarra
     for i, sl in enumerate(ndimage.find_objects(lab), start=1):
         hole = lab[sl] == i
         height = float(dist[sl][hole].max())
-        if height < min_height or float(grey[sl][hole].mean()) < grey_min:
+        if height < min_height or float(np.percentile(grey[sl][hole], 25)) < grey_min:
             continue
         pad = int(np.ceil(height)) + 3
         box = tuple(slice(max(s.start - pad, 0), s.stop + pad) for s in sl)

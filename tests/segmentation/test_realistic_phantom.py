@@ -5,12 +5,12 @@ Issue-15 floors are F1 ≥ 0.95 (IoU ≥ 0.5), median radius error ≤ 3 %, medi
 ≤ 0.02, class accuracy ≥ 90 %, merged truth pairs ≤ 2 %. Measured with the defaults (2 seeds,
 2D, three slices of the vendored crop side by side; on 2D three-phase slices the defaults are no
 particle mask from the unfiltered grey, no closing, holes up to 3 voxels filled, junction pores reopened):
-crack fractions, radii and class accuracy (89.1 / 89.8 %) nearly meet them; particle identification does
-not (F1 0.840 / 0.894, 9.5 / 4.8 % of the truth particles merged with a neighbour, 0.0 / 3.2 % real
-merges). The truth (a distance watershed of the clean binary) is decided at the one-voxel level: the clean truth mask
+crack fractions, radii and class accuracy (89.3 / 89.7 %) nearly meet them; particle identification does
+not (F1 0.875 / 0.906, 11.1 / 6.3 % of the truth particles merged with a neighbour, no real merge). The truth
+(a distance watershed of the clean binary) is decided at the one-voxel level: the clean truth mask
 itself with 10 % of its boundary voxels flipped scores F1 0.877 and 11.1 % merged, one voxel dilated
 0.80 / 30 % (benchmarks/results/segmentation_peer_phantom2d.json); 2 % of 63 particles is no merged
-pair at all; class accuracy on resolvable cracks (planted cracks of 15 voxels or more) 100 / 97.2 %.
+pair at all; class accuracy on resolvable cracks (planted cracks of 15 voxels or more) 100 / 94.4 %.
 3D (vendored 100x120x120 crop, 153 particles; the 251x256x256 benchmark with the local-midpoint mask:
 F1 0.945 / 0.963 aware, 9.3 / 2.9 % merged, class accuracy 0.965): class accuracy and crack errors meet
 the floors. The identification asserts below guard the measured values, not the floors.
@@ -57,20 +57,20 @@ def test_phantom_2d_scores(phantoms):
         assert s["crack_err_open_median"] <= 0.02 and s["crack_err_fine_median"] <= 0.02
         # measured, below the floors (see module doc)
         assert s["class_accuracy"] >= 0.86
-        # 0.840 / 0.894 (0.857 / 0.855 before the junction-pore reopening, 0.857 / 0.832 before the thin-hole fill)
-        assert s["f1"] >= 0.83
-        assert s["merged_fraction"] <= 0.10  # 9.5 / 4.8 % (17.5 / 15.9 % before the junction-pore reopening)
+        # 0.875 / 0.906 (0.857 / 0.855 before the junction-pore reopening, 0.857 / 0.832 before the thin-hole fill)
+        assert s["f1"] >= 0.86
+        assert s["merged_fraction"] <= 0.12  # 11.1 / 6.3 % (17.5 / 15.9 % before the junction-pore reopening)
         # ambiguity-aware (femsim.segmentation.ambiguity): merges the truth rule itself makes after a
-        # one-voxel change of the clean mask counted apart; seeds 0/1: 0.0 / 3.2 % real merges, F1 0.875 / 0.894
+        # one-voxel change of the clean mask counted apart; seeds 0/1: no real merge, F1 0.903 / 0.921
         # (3.2 / 9.5 %, 0.893 / 0.876 before the junction-pore reopening)
         assert s["n_ambiguous_pairs"] == 14
         assert s["merged_fraction_aware"] + s["merged_fraction_ambiguous"] == pytest.approx(s["merged_fraction"])
-        assert s["merged_fraction_aware"] <= 0.035 and s["f1_aware"] >= 0.87
+        assert s["merged_fraction_aware"] <= 0.02 and s["f1_aware"] >= 0.89
         assert s["f1_aware"] >= s["f1"]
         # every class error is a merged particle or a planted crack below 15 voxels but at most one
         assert s["class_errors"]["other"] <= 1
         # class accuracy on resolvable cracks (particles with planted cracks below 15 voxels left out:
-        # 18 of the 55 / 59 matched): seeds 0/1 100 / 97.2 % beside the strict 89.1 / 89.8 %
+        # 18 / 22 of the 56 / 58 matched): seeds 0/1 100 / 94.4 % beside the strict 89.3 / 89.7 %
         assert s["class_accuracy_resolvable"] >= 0.93 and s["n_sub_resolution_crack"] >= 15
 
 
@@ -148,8 +148,8 @@ def test_phantom_3d_crop_scores():
 
 def test_junction_pores_reopened(phantoms):
     """Filled binder-grey holes deep in a blob whose opening keeps >= 0.88 of the local distance maximum are
-    junction pores and are opened again (segment.reopen_junction_pores): on seed 1 real merges 9.5 -> 3.2 %,
-    strict merges 15.9 -> 4.8 %, F1 0.855 -> 0.894."""
+    junction pores and are opened again (segment.reopen_junction_pores): on seed 1 real merges 9.5 -> 0.0 %,
+    strict merges 15.9 -> 6.3 %, F1 0.855 -> 0.906."""
     from femsim.segmentation import segment
 
     ph = phantoms[1]
@@ -159,4 +159,4 @@ def test_junction_pores_reopened(phantoms):
         s = realistic.scores(ph, seg.labels, seg.table, min_voxels=27)
         out[ratio] = (s["f1"], s["merged_fraction"], s["merged_fraction_aware"])
     off, on = out[0.0], out[segment.PORE_CORE_RATIO]
-    assert on[0] > off[0] + 0.03 and on[1] < off[1] - 0.10 and on[2] < off[2] - 0.05
+    assert on[0] > off[0] + 0.04 and on[1] < off[1] - 0.08 and on[2] < off[2] - 0.08
