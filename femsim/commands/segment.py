@@ -93,6 +93,10 @@ def register(parser: argparse.ArgumentParser) -> None:
                    help="2D grey slices: a filled binder-grey hole deep in a blob is reopened as a junction pore "
                         "when opening it keeps R x the local distance maximum (a crack through the core halves "
                         "it), 0 = off (%(default)s)")
+    g.add_argument("--crack-core-ratio", type=float, default=d.crack_core_ratio, metavar="R",
+                   help="2D grey slices: a wide hole left open is filled as a crack when, open, the local distance "
+                        "maximum is below R x the filled one (a ring of one particle around it), 0 = off "
+                        "(%(default)s)")
     g.add_argument("--crack-estimator", choices=("unmix", "threshold"), default=d.crack_estimator,
                    help="crack fraction from grey-level unmixing or from thresholded voxels (%(default)s)")
     g.add_argument("--no-sphericity", action="store_true", help="skip the per-particle surface meshes")
@@ -136,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
         edge_high=args.edge_quantiles[1], edge_use=args.edge_use, threshold=args.threshold, classes=args.classes,
         threshold_value=args.threshold_value, close_radius=args.close_radius, max_hole_radius=args.max_hole_radius,
         thin_hole_ratio=args.thin_hole_ratio, pore_core_ratio=args.pore_core_ratio,
+        crack_core_ratio=args.crack_core_ratio,
         envelope_radius=args.envelope_radius,
         merge_factor=args.merge_factor, saddle_ratio=args.saddle_ratio, min_seed_radius=args.min_seed_radius,
         min_voxels=args.min_voxels, min_radius_um=args.min_radius, mild=args.mild, severe=args.severe,

@@ -21,7 +21,9 @@ Stages and defaults (every one configurable through :class:`SegmentConfig` / ``f
    encloses stay open, and wider holes thin for their size, area ≥ ``thin_hole_ratio`` 12 × r² (where
    cracks cross: X and star cracks, which split their particle when left open), then binder-grey holes deep
    in a blob whose opening keeps ``pore_core_ratio`` 0.88 of the local distance maximum are opened again
-   (junction pores between touching sections; a crack through the core halves it); elsewhere every hole,
+   (junction pores between touching sections; a crack through the core halves it), and wider holes left open
+   whose filling raises the local distance maximum by more than 1 / ``crack_core_ratio`` (0.58: a crossing crack
+   with a ring of its particle around it) are filled; elsewhere every hole,
    as the 3D pore space percolates and holes are cracks);
    distance-transform watershed splits touching particles (a seed inside the inscribed sphere of a higher one,
    ``merge_factor`` 1.0, or joined to it through a neck wider than ``saddle_ratio`` of its height is merged:
@@ -72,6 +74,7 @@ class SegmentConfig:
     max_hole_radius: float | None = None
     thin_hole_ratio: float = segment.THIN_HOLE_RATIO
     pore_core_ratio: float = segment.PORE_CORE_RATIO
+    crack_core_ratio: float = segment.CRACK_CORE_RATIO
     envelope_radius: int = 3
     merge_factor: float = 1.0
     saddle_ratio: float | None = None
@@ -97,6 +100,8 @@ class SegmentConfig:
             problems.append(f"thin hole ratio {self.thin_hole_ratio}: must be ≥ 0 (0 = off)")
         if self.pore_core_ratio < 0:
             problems.append(f"pore core ratio {self.pore_core_ratio}: must be ≥ 0 (0 = off)")
+        if self.crack_core_ratio < 0:
+            problems.append(f"crack core ratio {self.crack_core_ratio}: must be ≥ 0 (0 = off)")
         if self.median_size is not None and self.median_size < 0:
             problems.append(f"median size {self.median_size}: must be ≥ 0")
         if self.edge_use not in ("overlay", "cut"):
@@ -240,6 +245,9 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
         # binder-grey holes deep in a blob whose opening keeps the local distance maximum: junction pores
         filled = segment.reopen_junction_pores(solid, filled, img, levels2d["void"], levels2d["fine"],
                                                cfg.pore_core_ratio)
+    if bound is not None and cfg.crack_core_ratio > 0:
+        # wide holes left open that are cracks through a core (a ring of one particle around them)
+        filled = segment.fill_core_cracks(solid, filled, cfg.crack_core_ratio, bound)
     lap("fill")
     cut = edge_map & ~segment.fill_particles(solid, 0) if (edge_map is not None and cfg.edge_use == "cut") else None
     saddle = cfg.saddle_ratio if cfg.saddle_ratio is not None else (0.9 if img.ndim == 3 and not binary else 0.75)
