@@ -23,7 +23,8 @@ Stages and defaults (every one configurable through :class:`SegmentConfig` / ``f
    in a blob whose opening keeps ``pore_core_ratio`` 0.88 of the local distance maximum are opened again
    (junction pores between touching sections; a crack through the core halves it), and wider holes left open
    whose filling raises the local distance maximum by more than 1 / ``crack_core_ratio`` (0.58: a crossing crack
-   with a ring of its particle around it) are filled; elsewhere every hole,
+   with a ring of its particle around it) and thin cracks whose mouth reaches the pore space (sealed by a
+   radius-1 closing) are filled (:mod:`femsim.segmentation.holes`); elsewhere every hole,
    as the 3D pore space percolates and holes are cracks);
    distance-transform watershed splits touching particles (a seed inside the inscribed sphere of a higher one,
    ``merge_factor`` 1.0, or joined to it through a neck wider than ``saddle_ratio`` of its height is merged:
@@ -51,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from femsim.errors import InputError
-from femsim.segmentation import cracks, damage, filters, measure, network, segment
+from femsim.segmentation import cracks, damage, filters, holes, measure, network, segment
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,8 @@ class SegmentConfig:
     close_radius: int | None = None
     max_hole_radius: float | None = None
     thin_hole_ratio: float = segment.THIN_HOLE_RATIO
-    pore_core_ratio: float = segment.PORE_CORE_RATIO
-    crack_core_ratio: float = segment.CRACK_CORE_RATIO
+    pore_core_ratio: float = holes.PORE_CORE_RATIO
+    crack_core_ratio: float = holes.CRACK_CORE_RATIO
     envelope_radius: int = 3
     merge_factor: float = 1.0
     saddle_ratio: float | None = None
@@ -243,11 +244,14 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
     levels2d = filters.three_phase_levels(img) if (bound is not None and cfg.pore_core_ratio > 0) else None
     if levels2d is not None:
         # binder-grey holes deep in a blob whose opening keeps the local distance maximum: junction pores
-        filled = segment.reopen_junction_pores(solid, filled, img, levels2d["void"], levels2d["fine"],
+        filled = holes.reopen_junction_pores(solid, filled, img, levels2d["void"], levels2d["fine"],
                                                cfg.pore_core_ratio)
+    if bound is not None and cfg.thin_hole_ratio:
+        # thin cracks whose mouth reaches the open pore space (a radius-1 closing encloses them)
+        filled = holes.seal_crack_mouths(solid, filled, cfg.thin_hole_ratio, bound)
     if bound is not None and cfg.crack_core_ratio > 0:
         # wide holes left open that are cracks through a core (a ring of one particle around them)
-        filled = segment.fill_core_cracks(solid, filled, cfg.crack_core_ratio, bound)
+        filled = holes.fill_core_cracks(solid, filled, cfg.crack_core_ratio, bound)
     lap("fill")
     cut = edge_map & ~segment.fill_particles(solid, 0) if (edge_map is not None and cfg.edge_use == "cut") else None
     saddle = cfg.saddle_ratio if cfg.saddle_ratio is not None else (0.9 if img.ndim == 3 and not binary else 0.75)

@@ -6,7 +6,7 @@ Steps (2D and 3D alike):
    cracks filled (a small closing, default radius 2 voxels, also seals crack mouths).
    Grey 2D slices fill only holes of inscribed radius ≤ ``max_hole_radius`` and holes thin for their
    size (``thin_hole_ratio``, see :func:`fill_particles`), then open junction pores again
-   (:func:`reopen_junction_pores`) and fill wide holes that are cracks through a core (:func:`fill_core_cracks`).
+   and the hole decisions of :mod:`femsim.segmentation.holes` (junction pores, crack mouths, wide core cracks).
 2. Watershed markers: maxima of the (slightly smoothed) Euclidean distance transform of
    ``filled``; a maximum lying inside the inscribed sphere of a higher one (distance below
    ``merge_factor`` × the higher one's distance value) or joined to it through a wide neck (saddle
@@ -78,109 +78,6 @@ def fill_particles(solid: np.ndarray, close_radius: int = 1, max_hole_radius: fl
         keep |= size >= thin_hole_ratio * np.maximum(inscribed, 1e-9) ** solid.ndim
     keep[0] = False
     return mask | keep[lab]
-
-
-#: a filled hole is reopened as a junction pore when opening it keeps this share of the local distance
-#: maximum (see :func:`reopen_junction_pores`; the default of ``SegmentConfig.pore_core_ratio``)
-PORE_CORE_RATIO = 0.88
-
-
-def reopen_junction_pores(solid: np.ndarray, filled: np.ndarray, grey: np.ndarray, void_grey: float,
-                          binder_grey: float, core_ratio: float = PORE_CORE_RATIO, height_factor: float = 1.25,
-                          smooth_sigma: float = 0.5) -> np.ndarray:
-    """``filled`` with the filled holes that are pores between touching sections opened again (2D grey).
-
-    A pore enclosed where three or four sections meet, filled, becomes the centre of one large inscribed
-    disk spanning them all (the marker rule then joins the sections). A crack runs through its particle's
-    core instead. Test per filled hole (``filled & ~solid``) whose filled distance reaches ``height_factor`` x
-    the median height of the watershed seeds (a hole deep inside a large blob): open it alone and compare the
-    largest smoothed distance within the hole's filled distance of it, on the part of ``filled`` connected to
-    it there: a crack through the core drops it to about half (the halves' inscribed disks), a junction pore
-    keeps ``core_ratio`` or more of it (the sections' own disks). Only holes of binder grey (lower quartile of
-    ``grey`` above the void-binder midpoint) qualify: an open crack has a void core. On the 2D phantoms (seeds 0-3)
-    the two enclosed junction pores that join 2-4 sections each are reopened (ratio 0.88-0.95), and 0-3
-    crack holes per seed (fine-crack arms, cracks next to a pore); docs/segmentation.md has the numbers."""
-    from scipy import ndimage
-
-    holes = filled & ~solid
-    lab, n = ndimage.label(holes)
-    if n == 0 or core_ratio <= 0:
-        return filled
-    dist = distance_to_background(filled)
-    if smooth_sigma > 0:
-        dist = ndimage.gaussian_filter(dist, smooth_sigma)
-    seeds = find_markers(dist, saddle_ratio=0.75)
-    if not seeds.any():
-        return filled
-    min_height = height_factor * float(np.median(dist[seeds > 0]))
-    grey_min = 0.5 * (void_grey + binder_grey)
-    out = filled.copy()
-    for i, sl in enumerate(ndimage.find_objects(lab), start=1):
-        hole = lab[sl] == i
-        height = float(dist[sl][hole].max())
-        if height < min_height or float(np.percentile(grey[sl][hole], 25)) < grey_min:
-            continue
-        pad = int(np.ceil(height)) + 3
-        box = tuple(slice(max(s.start - pad, 0), s.stop + pad) for s in sl)
-        h = lab[box] == i
-        near = distance_to_background(~h) <= height
-        comp, _ = ndimage.label(filled[box] & near)
-        ids = np.unique(comp[h])
-        part = np.isin(comp, ids[ids > 0])
-        opened = distance_to_background(filled[box] & ~h)
-        if smooth_sigma > 0:
-            opened = ndimage.gaussian_filter(opened, smooth_sigma)
-        if float(opened[part].max()) >= core_ratio * float(dist[box][part].max()):
-            out[box] &= ~h
-    log.debug("%d filled holes reopened as junction pores", int(np.count_nonzero(filled & ~out)))
-    return out
-
-
-#: a wide hole left open is filled as a crack when, open, the local distance maximum is below this share of the
-#: filled one (see :func:`fill_core_cracks`; the default of ``SegmentConfig.crack_core_ratio``)
-CRACK_CORE_RATIO = 0.58
-
-
-def fill_core_cracks(solid: np.ndarray, filled: np.ndarray, core_ratio: float = CRACK_CORE_RATIO,
-                     max_hole_radius: float = 3.0, smooth_sigma: float = 0.5) -> np.ndarray:
-    """``filled`` with the wide holes it left open (inscribed radius > ``max_hole_radius``) filled where they are
-    cracks through a particle's core: filling one alone raises the largest smoothed distance within the hole's
-    filled distance of it (on the part of the mask connected to it there) to more than 1 / ``core_ratio`` x its
-    open value. A crossing crack with short arms leaves a ring of its particle around it (2D phantoms: ratio
-    0.47-0.60, the ring split into 2-4 pieces); a pore enclosed by touching sections is smaller than they are
-    (0.62-0.95)."""
-    from scipy import ndimage
-
-    full = fill_holes(solid)
-    wide = full & ~filled
-    lab, n = ndimage.label(wide)
-    if n == 0 or core_ratio <= 0:
-        return filled
-    depth = distance_to_background(wide)
-    dist_full = distance_to_background(full)
-    if smooth_sigma > 0:
-        dist_full = ndimage.gaussian_filter(dist_full, smooth_sigma)
-    out = filled.copy()
-    for i, sl in enumerate(ndimage.find_objects(lab), start=1):
-        hole = lab[sl] == i
-        if float(depth[sl][hole].max()) <= max_hole_radius:
-            continue
-        height = float(dist_full[sl][hole].max())
-        pad = int(np.ceil(height)) + 3
-        box = tuple(slice(max(s.start - pad, 0), s.stop + pad) for s in sl)
-        h = lab[box] == i
-        closed = filled[box] | h
-        d_closed = distance_to_background(closed)
-        d_open = distance_to_background(filled[box])
-        if smooth_sigma > 0:
-            d_closed = ndimage.gaussian_filter(d_closed, smooth_sigma)
-            d_open = ndimage.gaussian_filter(d_open, smooth_sigma)
-        comp, _ = ndimage.label(closed & (distance_to_background(~h) <= height))
-        ids = np.unique(comp[h])
-        part = np.isin(comp, ids[ids > 0])
-        if float(d_open[part].max()) < core_ratio * float(d_closed[part].max()):
-            out[box] |= h
-    return out
 
 
 def distance_to_background(mask: np.ndarray) -> np.ndarray:
