@@ -147,6 +147,10 @@ class Solver:
                                     doc="converged when max |δu| per block (c/c_ref, φ in V) is below this")
     newton_atol: float = spec(1e-6, gt=0, doc="absolute tolerance on the weighted residual (per µm² / µm³)")
     max_voltage_change_V: float = spec(0.02, gt=0, unit="V", doc="cut the step if the voltage changes more")
+    linear_voltage_change_factor: float = spec(4.0, ge=1, doc="where V is linear in time (the last two "
+                                               "steps' dV/dt within 2 %), a CC step may change V by this many "
+                                               "max_voltage_change_V if it stays within 0.25 max_voltage_change_V "
+                                               "of the linear prediction (1: off)")
     cutoff_tolerance_V: float = spec(1e-3, gt=0, unit="V", doc="locate the cut-off crossing to this")
     max_hold_current_change: float = spec(0.05, gt=0, doc="in a voltage hold, cut the step if the current changes "
                                                            "by more than this fraction of its previous value")

@@ -321,16 +321,18 @@ class HalfCellProblem:
         Newton starts from a linear extrapolation of the last two accepted levels (when the
         current is unchanged and ``solver.predictor`` is on); a failed predicted solve, or one that
         broke the linear solver (rebuilt by :meth:`NewtonSolver.recover`), is retried from the
-        previous level before the step fails. After a failed or hard (more than
-        ``easy_newton_iterations``) predicted solve the predictor rests for SKIP_AFTER_FAILURE steps.
+        previous level before the step fails. After a failed or hard (> ``easy_newton_iterations``)
+        predicted solve, or one whose guess had > ``RESIDUAL_GROWTH`` × the last predicted guess's
+        residual, the predictor rests for SKIP_AFTER_FAILURE steps.
         """
         self.dt.value = dt
         self._set_control(control)
         predicted = self._predict(dt, f"{self.control_mode}:{float(control)!r}")
         self.newton.prepare_step(dt)
         ok, its, why = self.newton.solve()
-        if predicted and ok and its > self.easy_newton_iterations:
-            self.predictor.failed()  # a hard predicted solve: the next steps start from the previous level
+        if predicted and ok and (its > self.easy_newton_iterations  # hard, or its guess's residual jumped:
+                                 or not self.predictor.guess_residual(self.newton.convergence_test.initial_norm)):
+            self.predictor.failed()  # the next steps start from the previous level
         if not ok:
             broken = self.newton.broken
             self.newton.recover()

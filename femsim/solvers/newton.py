@@ -39,8 +39,9 @@ class ConvergenceTest:
     concentrations scaled by c_max or c_e0 and potentials in V) recognises convergence when the
     residual has reached its round-off floor, which depends on the conductivities.
     With ``chord`` the test also asks for a fresh Jacobian at the next iteration when the
-    residual contracted by less than ``CHORD_REFRESH_CONTRACTION`` (and the update test
-    still holds: with ρ ≤ 0.2 the remaining error is ≤ ρ/(1−ρ) ≤ ¼ of the last update).
+    residual contracted by less than ``CHORD_REFRESH_CONTRACTION`` and the factorisation pays
+    (:func:`~femsim.solvers.presets.chord_refresh_pays`: more than ``CHORD_REFRESH_ITERATIONS``
+    iterations still to go at that rate, or a contraction above ``CHORD_REFRESH_MAX_CONTRACTION``).
     With ``newton-krylov`` a fresh Jacobian is asked for when the last linear solve took more
     than ``KRYLOV_REFRESH_ITERATIONS`` GMRES iterations or failed, or the residual contracted
     by less than ``KRYLOV_REFRESH_CONTRACTION``.
@@ -79,6 +80,9 @@ class ConvergenceTest:
             return -5  # DIVERGED_MAX_IT
         if self.solver.lagged:
             slow = bool(previous) and fnorm > self.theta * (previous or 0.0)
+            if slow and self.solver.preset == "chord" and previous:
+                target = max(self.atol, self.rtol * self.initial_norm)
+                slow = presets.chord_refresh_pays(fnorm / previous, fnorm, target)
             if self.krylov:
                 ksp = snes.getKSP()
                 slow |= ksp.getConvergedReason() < 0 or ksp.getIterationNumber() > presets.KRYLOV_REFRESH_ITERATIONS

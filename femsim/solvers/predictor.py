@@ -17,6 +17,12 @@ MAX_EXTRAPOLATION_RATIO = 4.0
 #: the next this many steps start from the previous level: near x -> 1 at 5C the extrapolated
 #: guess has a residual ~1e9 times that of the previous level and Newton spends its budget on it
 SKIP_AFTER_FAILURE = 20
+#: a predicted guess whose residual exceeds this many times that of the last predicted guess makes
+#: the predictor rest too: entering saturation at 5C (x -> 1) the guess's residual doubled from step
+#: to step (2.2, 4.6, 11, 23, 40, 65, 101) while the solves grew from 5 to 19 iterations and 11
+#: factorisations, and the same steps from the previous level took 4-5 (reference RVE, 5C to 2.5 V;
+#: elsewhere it grows by at most 1.3 per step)
+RESIDUAL_GROWTH = 2.0
 
 
 class LevelPredictor:
@@ -75,11 +81,23 @@ class LevelPredictor:
             u.x.array[:] = new + ratio * (new - old)
         return True
 
+    def guess_residual(self, norm: float) -> bool:
+        """After an accepted predicted solve whose guess had the residual ``norm``: False when it
+        exceeds :data:`RESIDUAL_GROWTH` × that of the last predicted guess (the extrapolation no longer
+        fits: near x -> 1 at 5C the predicted residual doubles from step to step while the solves
+        grow from 5 to 19 iterations). The norm is kept in the history (restart snapshots)."""
+        if self.history is None:
+            return True
+        last = self.history.get("guess_norm")
+        self.history["guess_norm"] = float(norm)
+        return not (last and norm > RESIDUAL_GROWTH * last)
+
     def failed(self) -> None:
         """The last predicted solve failed or was hard: start the next :data:`SKIP_AFTER_FAILURE` accepted
         steps' solves from the previous level."""
         if self.history is not None:
             self.history["skip"] = SKIP_AFTER_FAILURE
+            self.history["guess_norm"] = None
 
     def level(self, index: int) -> np.ndarray:
         """The last accepted level of the unknown at block position ``index``."""

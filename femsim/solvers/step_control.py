@@ -43,6 +43,39 @@ AIM_MIN_FRACTION = 0.1
 DT_DIGITS = 3
 
 
+#: the last two accepted steps' dV/dt agreeing within this fraction mark a linear voltage
+LINEAR_RATE_TOLERANCE = 0.02
+#: a step beyond max_voltage_change_V in a linear stretch departs from the linear prediction by at
+#: most this fraction of max_voltage_change_V
+LINEAR_DEVIATION_FRACTION = 0.25
+
+
+def allowed_voltage_change(rate_V_s: float, previous_rate_V_s: float, solver: Any) -> float:
+    """The voltage change a CC step may take: ``max_voltage_change_V``, or
+    ``linear_voltage_change_factor`` × it where the last two accepted steps' dV/dt agree within
+    :data:`LINEAR_RATE_TOLERANCE` (the voltage is linear in time: the saturated end of a 5C
+    discharge falls at a constant 28-32 mV/s from 3.05 to 2.5 V)."""
+    max_change_V, factor = solver.max_voltage_change_V, getattr(solver, "linear_voltage_change_factor", 1.0)
+    if factor > 1.0 and rate_V_s * previous_rate_V_s > 0.0 \
+            and abs(rate_V_s / previous_rate_V_s - 1.0) <= LINEAR_RATE_TOLERANCE:
+        return factor * max_change_V
+    return max_change_V
+
+
+def voltage_change_accepted(change_V: float, dt_s: float, rate_V_s: float, previous_rate_V_s: float,
+                            solver: Any) -> bool:
+    """Whether a CC step of ``dt_s`` that changed the voltage by ``change_V`` is accurate enough
+    (``rate_V_s``, ``previous_rate_V_s``: dV/dt of the last two accepted steps): |ΔV| ≤
+    ``max_voltage_change_V``, or, in a linear stretch (:func:`allowed_voltage_change`), |ΔV| within
+    the allowance and within :data:`LINEAR_DEVIATION_FRACTION` × ``max_voltage_change_V`` of the
+    linear prediction rate × dt."""
+    max_change_V = solver.max_voltage_change_V
+    if abs(change_V) <= max_change_V:
+        return True
+    allowed = allowed_voltage_change(rate_V_s, previous_rate_V_s, solver)
+    return abs(change_V) <= allowed and abs(change_V - rate_V_s * dt_s) <= LINEAR_DEVIATION_FRACTION * max_change_V
+
+
 def rounded(dt_s: float) -> float:
     """``dt_s`` to :data:`DT_DIGITS` significant digits."""
     return float(f"{dt_s:.{DT_DIGITS}g}")
@@ -64,13 +97,15 @@ def voltage_limited_dt(dt_s: float, rate_V_s: float, max_change_V: float, dt_min
     return max(rounded(VOLTAGE_SAFETY * max_change_V / abs(rate_V_s)), dt_min_s)
 
 
-def next_cc_dt(dt_s: float, rate_V_s: float, newton_iterations: int, budget_factor: float, solver: Any) -> float:
+def next_cc_dt(dt_s: float, rate_V_s: float, newton_iterations: int, budget_factor: float, solver: Any,
+               max_change_V: float | None = None) -> float:
     """The controller's dt after an accepted CC step (``dt_s``: the one it had; ``rate_V_s``: the
     predicted voltage rate; ``budget_factor``: the preset's Newton budget over
     ``max_newton_iterations``, e.g. 3 for chord; ``solver``: the case's ``[solver]``)."""
     if newton_iterations <= HARD_NEWTON_FRACTION * solver.max_newton_iterations * budget_factor:
         dt_s = min(dt_s * solver.dt_growth, solver.dt_max_s)
-    return voltage_limited_dt(dt_s, rate_V_s, solver.max_voltage_change_V, solver.dt_min_s)
+    limit = solver.max_voltage_change_V if max_change_V is None else max_change_V
+    return voltage_limited_dt(dt_s, rate_V_s, limit, solver.dt_min_s)
 
 
 def cut_after_voltage_jump(dt_s: float, change_V: float, max_change_V: float) -> float:

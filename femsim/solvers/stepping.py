@@ -239,8 +239,9 @@ class ProtocolStepper:
             voltage = self.problem.voltage()
             current = self.problem.applied_current()
             charge = st.step_charge_C_m2 + current * dt
-            if (not self.step.potentiostatic and abs(voltage - st.voltage_V) > sv.max_voltage_change_V
-                    and dt > sv.dt_min_s * 1.0001):
+            if (not self.step.potentiostatic and dt > sv.dt_min_s * 1.0001
+                    and not step_control.voltage_change_accepted(voltage - st.voltage_V, dt, st.voltage_rate_V_s,
+                                                                 st.previous_voltage_rate_V_s, sv)):
                 self._reject(f"voltage jump {voltage - st.voltage_V:+.4f} V at dt = {dt:.3g} s", dt, fatal=False,
                              new_dt=step_control.cut_after_voltage_jump(dt, voltage - st.voltage_V,
                                                                         sv.max_voltage_change_V))
@@ -277,7 +278,9 @@ class ProtocolStepper:
             easy_its = getattr(self.problem, "easy_newton_iterations", sv.easy_newton_iterations)
             if self.step.sign != 0.0 and not self.step.potentiostatic:
                 rate = step_control.predicted_rate(st.voltage_rate_V_s, st.previous_voltage_rate_V_s)
-                st.dt_s = step_control.next_cc_dt(st.dt_s, rate, its, easy_its / sv.easy_newton_iterations, sv)
+                limit = step_control.allowed_voltage_change(st.voltage_rate_V_s, st.previous_voltage_rate_V_s, sv)
+                st.dt_s = step_control.next_cc_dt(st.dt_s, rate, its, easy_its / sv.easy_newton_iterations, sv,
+                                                  limit)
             elif its <= easy_its:
                 st.dt_s = min(st.dt_s * sv.dt_growth, sv.dt_max_s)
             if deadline_s is not None and time.monotonic() - t_wall0 > deadline_s:

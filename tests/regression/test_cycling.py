@@ -275,10 +275,11 @@ def test_5c_discharge_reaches_2p5_V(tmp_path, mesh_file):
     assert 2.5 - case.solver.cutoff_tolerance_V <= volt[-1] <= 2.5  # located within 1 mV
     assert np.all(volt[:-1] > 2.5)
     # the saturation end: the last 0.5 V fall within a few seconds, in steps near the voltage
-    # limit (50 mV here), with (nearly) no rejected steps
+    # limit (50 mV here; up to linear_voltage_change_factor x it where V falls linearly: 7 steps
+    # below 3 V instead of 8+), with (nearly) no rejected steps
     late = volt < 3.0
-    assert late.sum() >= 8 and t[-1] - t[late][0] < 30.0
-    assert np.max(np.abs(np.diff(volt))) <= case.solver.max_voltage_change_V
+    assert late.sum() >= 5 and t[-1] - t[late][0] < 30.0
+    assert np.max(np.abs(np.diff(volt))) <= case.solver.linear_voltage_change_factor * case.solver.max_voltage_change_V
     assert result.summary["n_rejected_steps"] <= 3
     assert soc[-1] < -0.1  # soc_mean: Li removed since the start (negative: inserted)
     print(f"cut-off {volt[-1]:.5f} V at t = {t[-1]:.3f} s, {result.summary['n_steps']} steps, "

@@ -141,3 +141,36 @@ def test_cc_discharge_plunge_sized_by_voltage_rate():
     assert len(solves) - (len(records) - 1) <= 4  # retries (rejections + secant) in all
     late = [r.dt_s for r in records if r.voltage_V < 3.0]
     assert len(late) >= 10 and min(late) < 0.1 * max(r.dt_s for r in records)  # the steps did shrink
+
+
+def test_linear_voltage_takes_larger_steps_within_the_deviation_bound():
+    """V linear in time (dV/dt = −10 mV/s at 1C): with ``linear_voltage_change_factor`` 4 the CC steps
+    grow past max_voltage_change_V (0.02 V) up to 4 × it, still meeting the cut-off within 1 mV, in
+    about a third of the steps; with 1 every step stays within 0.02 V as before."""
+    results = {}
+    for factor in (1.0, 4.0):
+        problem = ScalarCell()
+        problem.slope = 1e-3
+        stepper = _stepper(problem, ["Discharge at 1C until 3.0 V"], dt_max_s=30.0,
+                           linear_voltage_change_factor=factor)
+        records: list = []
+        stepper.on_step.append(records.append)
+        assert stepper.run() == "cutoff"
+        volts = [r.voltage_V for r in records]
+        changes = [abs(b - a) for a, b in itertools.pairwise(volts)]
+        assert 2.999 <= volts[-1] <= 3.0 and stepper.rejected_steps == 0
+        results[factor] = (len(records), max(changes))
+    assert results[1.0][1] <= 0.02 + 1e-12
+    assert 0.02 < results[4.0][1] <= 0.08 + 1e-12
+    assert results[4.0][0] < 0.5 * results[1.0][0]
+
+
+def test_curved_voltage_keeps_max_voltage_change():
+    """The allowance needs two steps with the same dV/dt (within 2 %): on the plunge it never applies."""
+    problem = PlungingCell()
+    stepper = _stepper(problem, ["Discharge at 1C until 2.5 V"], dt_max_s=10.0, linear_voltage_change_factor=4.0)
+    records: list = []
+    stepper.on_step.append(records.append)
+    assert stepper.run() == "cutoff"
+    volts = [r.voltage_V for r in records if r.voltage_V < 3.5]
+    assert max(abs(b - a) for a, b in itertools.pairwise(volts)) <= 0.02
