@@ -319,11 +319,9 @@ class HalfCellProblem:
         ``control``: the applied current density (A/m²), or the held voltage (V) in voltage mode.
 
         Newton starts from a linear extrapolation of the last two accepted levels (when the
-        current is unchanged and ``solver.predictor`` is on); a failed predicted solve, or one that
-        broke the linear solver (rebuilt by :meth:`NewtonSolver.recover`), is retried from the
-        previous level before the step fails. After a failed or hard (> ``easy_newton_iterations``)
-        predicted solve, or one whose guess had > ``RESIDUAL_GROWTH`` × the last predicted guess's
-        residual, the predictor rests for SKIP_AFTER_FAILURE steps.
+        current is unchanged and ``solver.predictor`` is on); a failed predicted solve, or one that broke the
+        linear solver (rebuilt by :meth:`NewtonSolver.recover`), is retried from the previous level. After a
+        failed, hard or residual-jump (predictor.RESIDUAL_GROWTH) predicted solve the predictor rests.
         """
         self.dt.value = dt
         self._set_control(control)
