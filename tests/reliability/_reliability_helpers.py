@@ -74,6 +74,27 @@ def write_restart_case(folder: Path, mesh_file: Path | None = None, **replace: s
     return write_small_case(folder, text)
 
 
+def stepped_restart_problem(folder: Path, comm, mesh_file: Path | None = None, **solver: object):
+    """The restart case of ``folder`` (written there beforehand) set up on ``comm`` and advanced by one
+    accepted 0.5 s step at its constant current; ``solver``: [solver] settings to override. Returns
+    the HalfCellProblem (the step's level not yet committed) and that current (A/m²)."""
+    from femsim.case import load_case
+    from femsim.simulation import Simulation
+
+    case = load_case(folder / "case.toml")
+    case.output.folder = folder / "out"
+    for key, value in solver.items():
+        setattr(case.solver, key, value)
+    sim = Simulation(case, comm)
+    sim.setup()
+    problem = sim.problem
+    problem.set_initial_state()
+    current = case.protocol.current_density_A_m2
+    ok, _, _ = problem.step(0.5, current)
+    assert ok
+    return problem, current
+
+
 def env() -> dict[str, str]:
     """Environment for child processes: one thread per rank, no fault injection by default."""
     out = dict(os.environ)

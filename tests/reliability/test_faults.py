@@ -17,7 +17,7 @@ import pytest
 
 from femsim.mpi import import_dolfinx, in_mpi_run
 
-from _reliability_helpers import env, femsim_cmd, run_and_kill, run_femsim, write_restart_case
+from _reliability_helpers import env, femsim_cmd, run_and_kill, run_femsim, stepped_restart_problem, write_restart_case
 
 serial_only = pytest.mark.skipif(in_mpi_run(), reason="launches its own processes")
 
@@ -79,23 +79,12 @@ def test_non_finite_value_in_any_field_fails_the_newton_solve():
     import_dolfinx()
     from mpi4py import MPI
 
-    from femsim.case import load_case
-    from femsim.simulation import Simulation
-
     comm = MPI.COMM_WORLD
     folder = Path(comm.bcast(tempfile.mkdtemp(prefix="femsim_nan_") if comm.rank == 0 else None, root=0))
     if comm.rank == 0:
         write_restart_case(folder)
     comm.barrier()
-    case = load_case(folder / "case.toml")
-    case.output.folder = folder / "out"
-    sim = Simulation(case, comm)
-    sim.setup()
-    problem = sim.problem
-    problem.set_initial_state()
-    current = case.protocol.current_density_A_m2
-    ok, _, _ = problem.step(0.5, current)
-    assert ok
+    problem, current = stepped_restart_problem(folder, comm)
     problem.restore()
     bad_rank = comm.size - 1
     for k, u in enumerate(problem.unknowns):

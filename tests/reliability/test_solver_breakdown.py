@@ -14,7 +14,7 @@ import pytest
 
 from femsim.mpi import import_dolfinx
 
-from _reliability_helpers import write_restart_case
+from _reliability_helpers import stepped_restart_problem, write_restart_case
 
 
 @pytest.fixture(scope="module", params=["direct", "chord"])
@@ -24,23 +24,9 @@ def problem(request, meshed, tmp_path_factory):
     import_dolfinx()
     from mpi4py import MPI
 
-    from femsim.case import load_case
-    from femsim.simulation import Simulation
-
-    comm = MPI.COMM_SELF
     folder = tmp_path_factory.mktemp(f"breakdown_{request.param}")
     write_restart_case(folder, meshed)
-    case = load_case(folder / "case.toml")
-    case.output.folder = folder / "out"
-    case.solver.preset = request.param
-    case.solver.predictor = False
-    sim = Simulation(case, comm)
-    sim.setup()
-    prob = sim.problem
-    prob.set_initial_state()
-    current = case.protocol.current_density_A_m2
-    ok, _, _ = prob.step(0.5, current)
-    assert ok
+    prob, current = stepped_restart_problem(folder, MPI.COMM_SELF, preset=request.param, predictor=False)
     prob.commit()
     prob.current = current
     return prob
