@@ -17,7 +17,15 @@ import logging
 
 import numpy as np
 
-from femsim.segmentation.segment import THIN_HOLE_RATIO, distance_to_background, fill_holes, find_markers, footprint
+from femsim.segmentation.segment import (
+    THIN_HOLE_RATIO,
+    closed_solid,
+    distance_to_background,
+    fill_holes,
+    find_markers,
+    region_sizes,
+    thin_for_size,
+)
 
 log = logging.getLogger(__name__)
 
@@ -133,20 +141,11 @@ def seal_crack_mouths(solid: np.ndarray, filled: np.ndarray, thin_hole_ratio: fl
     ``thin_hole_ratio`` x r^2, as :func:`femsim.segmentation.segment.fill_particles`). Left open such a crack
     splits its particle (2D phantoms: a fine crack whose 2-voxel bridge to the surface is lost in the blur).
     Only those regions are filled: the closing elsewhere (one-voxel pore gaps between sections) is dropped."""
-    from scipy import ndimage
-
-    pad = radius + 1
-    closed = ndimage.binary_closing(np.pad(solid, pad), structure=footprint(solid.ndim, radius))
-    closed = closed[tuple(slice(pad, -pad) for _ in range(solid.ndim))] | solid
-    newly = fill_holes(closed) & ~closed & ~fill_holes(solid)
-    lab, n = ndimage.label(newly)
-    if n == 0:
+    closed = closed_solid(solid, radius)
+    lab, inscribed, size = region_sizes(fill_holes(closed) & ~closed & ~fill_holes(solid))
+    if len(inscribed) == 1:
         return filled
-    depth = distance_to_background(newly)
-    inscribed = np.zeros(n + 1)
-    np.maximum.at(inscribed, lab.ravel(), depth.ravel())
-    size = np.bincount(lab.ravel(), minlength=n + 1)
-    thin = (inscribed <= max_hole_radius) & (size >= thin_hole_ratio * np.maximum(inscribed, 1e-9) ** solid.ndim)
+    thin = (inscribed <= max_hole_radius) & thin_for_size(size, inscribed, thin_hole_ratio, solid.ndim)
     thin[0] = False
     sel = thin[lab]
     if not sel.any():
