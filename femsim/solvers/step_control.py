@@ -15,6 +15,14 @@ from the last accepted ones instead:
   stalls at a round-off floor), and a step cut small by a rejection would otherwise never grow back;
 * a step rejected for a voltage jump ΔV is cut by the ratio VOLTAGE_SAFETY × max/|ΔV| (within
   :data:`CUT_BOUNDS`) rather than by a blind ``dt_cut``;
+* after a failed Newton solve at dt_f, later attempts of the same protocol step stay below
+  :data:`FAILURE_CAP_FRACTION` × dt_f, a cap that grows by :data:`FAILURE_CAP_GROWTH` per accepted
+  step and is lifted after :data:`FAILURE_CAP_STEPS` accepted steps without a failure
+  (:func:`failure_cap`). Where the step that converges is set by how far Newton's basin reaches, not
+  by accuracy (the charge after a 5C discharge from over-full surfaces: the largest convergent dt
+  grows roughly in proportion to the time since the switch), growing by ``dt_growth`` after each
+  success and halving after each failure fails every second or third attempt, and a failed chord
+  solve costs its whole budget of iterations;
 * when an ``until`` voltage lies within the next step (or two), the step is aimed at the predicted
   crossing plus :data:`CUTOFF_AIM_FRACTION` × cutoff_tolerance_V past it, so that the crossing is
   usually located by the aimed step itself, or by one secant retry.
@@ -39,6 +47,12 @@ CUT_BOUNDS = (0.1, 0.9)
 CUTOFF_AIM_FRACTION = 0.5
 #: an aimed step is at least this fraction of the step the controller would take
 AIM_MIN_FRACTION = 0.1
+#: after a Newton failure at dt_f, attempts stay below this fraction of dt_f ...
+FAILURE_CAP_FRACTION = 0.8
+#: ... a cap that grows by this factor per accepted step ...
+FAILURE_CAP_GROWTH = 1.15
+#: ... and is lifted after this many accepted steps without a failure
+FAILURE_CAP_STEPS = 10
 #: significant digits of the step sizes chosen here
 DT_DIGITS = 3
 
@@ -106,6 +120,14 @@ def next_cc_dt(dt_s: float, rate_V_s: float, newton_iterations: int, budget_fact
         dt_s = min(dt_s * solver.dt_growth, solver.dt_max_s)
     limit = solver.max_voltage_change_V if max_change_V is None else max_change_V
     return voltage_limited_dt(dt_s, rate_V_s, limit, solver.dt_min_s)
+
+
+def failure_cap(failed_dt_s: float, accepted_since: int) -> float | None:
+    """The largest dt (s) an attempt may take after a Newton failure at ``failed_dt_s`` followed by
+    ``accepted_since`` accepted steps (None: no cap; ``failed_dt_s`` 0 means no failure yet)."""
+    if failed_dt_s <= 0.0 or accepted_since >= FAILURE_CAP_STEPS:
+        return None
+    return rounded(FAILURE_CAP_FRACTION * failed_dt_s * FAILURE_CAP_GROWTH**accepted_since)
 
 
 def cut_after_voltage_jump(dt_s: float, change_V: float, max_change_V: float) -> float:

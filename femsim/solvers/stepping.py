@@ -6,13 +6,17 @@ and ``applied_current()`` (see :class:`femsim.solvers.halfcell.HalfCellProblem`)
 
 * each step starts from the state the previous one ended in, with its own control: the potentials
   jump at once (concentrations frozen) and are re-solved and recorded at the same time; dt starts
-  again from ``dt_initial_s``;
+  again from ``dt_initial_s``, or from the first accepted dt of the same step in the previous cycle
+  where Newton failures had cut that below ``dt_initial_s`` (the charge after a 5C discharge:
+  0.5 s cut five times to 0.0156 s in every cycle);
 * a failed Newton solve rejects the step and cuts dt by ``dt_cut``; below ``dt_min`` the run stops
   (status failed) with a message naming the protocol step;
 * a current-controlled step whose voltage changes by more than ``max_voltage_change_V`` is
   rejected and cut by the ratio of the allowed to the observed change; a hold step whose current
   changes by more than the fraction ``max_hold_current_change`` of its previous value is rejected
   and halved;
+* after a failed Newton solve, later attempts of the same protocol step stay below a cap that
+  starts under the failed dt and grows slowly (:func:`femsim.solvers.step_control.failure_cap`);
 * dt grows by ``dt_growth`` after a step that needed at most ``easy_newton_iterations``; in a CC
   (dis)charge also after harder Newton solves, and it is shortened where the observed dV/dt
   predicts too large a voltage change, and aimed at a voltage cut-off that lies within the next
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -88,6 +93,13 @@ class StepperState:
     previous_voltage_rate_V_s: float = 0.0
     #: the next attempt is a secant retry of a step that overshot an ``until`` condition (not re-aimed)
     secant_retry: bool = False
+    #: dt (s) of the last failed Newton solve of the present protocol step (0: none) and the steps
+    #: accepted since (the cap of :func:`femsim.solvers.step_control.failure_cap`)
+    failed_dt_s: float = 0.0
+    accepted_since_failure: int = 0
+    #: per step index (str): the first accepted dt (s) of that step in the last cycle whose start
+    #: Newton failures cut; the step starts from it (at most dt_initial_s) in the next cycles
+    start_dt_s: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 class ProtocolStepper:
@@ -223,6 +235,9 @@ class ProtocolStepper:
                 self._end_step(reason)
                 continue
             event = self._next_event()
+            cap = step_control.failure_cap(st.failed_dt_s, st.accepted_since_failure)
+            if cap is not None and st.dt_s > cap:
+                st.dt_s = max(cap, sv.dt_min_s)
             dt = min(st.dt_s, sv.dt_max_s, event - st.time_s)
             landing_on_event = abs(st.time_s + dt - event) < 1e-9 * max(1.0, event)
             if landing_on_event:
@@ -234,6 +249,7 @@ class ProtocolStepper:
                 hook()
             ok, its, why = self.problem.step(dt, self.control())
             if not ok:
+                st.failed_dt_s, st.accepted_since_failure = dt, 0
                 self._reject(f"Newton failed ({why}) at t = {st.time_s:.6g} s, dt = {dt:.3g} s", dt)
                 continue
             voltage = self.problem.voltage()
@@ -294,9 +310,10 @@ class ProtocolStepper:
         st.step_started = True
         st.step_start_s = st.time_s
         st.step_charge_C_m2 = 0.0
-        st.dt_s = self.solver.dt_initial_s
+        st.dt_s = min(self.solver.dt_initial_s, st.start_dt_s.get(str(st.step_index), math.inf))
         st.voltage_rate_V_s = st.previous_voltage_rate_V_s = 0.0
         st.secant_retry = False
+        st.failed_dt_s, st.accepted_since_failure = 0.0, 0
         self._apply_control()
         LOG.info("%s at t = %.3f s", self.label(), st.time_s)
         for hook in self.before_switch:
@@ -345,6 +362,8 @@ class ProtocolStepper:
 
     def _accept(self, dt: float, its: int, voltage: float, current: float) -> None:
         st = self.state
+        if st.time_s == st.step_start_s and st.failed_dt_s > 0.0:  # first accepted step, after failures
+            st.start_dt_s[str(st.step_index)] = dt
         self.problem.commit()
         st.previous_voltage_rate_V_s, st.voltage_rate_V_s = st.voltage_rate_V_s, (voltage - st.voltage_V) / dt
         st.secant_retry = False
@@ -352,6 +371,8 @@ class ProtocolStepper:
         st.voltage_V, st.current_A_m2 = voltage, current
         st.step_charge_C_m2 += current * dt
         st.n_steps += 1
+        if st.failed_dt_s > 0.0:
+            st.accepted_since_failure += 1
         self._emit(dt, its)
         for hook in self.on_accepted:
             hook(st)

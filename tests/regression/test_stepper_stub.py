@@ -174,3 +174,70 @@ def test_curved_voltage_keeps_max_voltage_change():
     assert stepper.run() == "cutoff"
     volts = [r.voltage_V for r in records if r.voltage_V < 3.5]
     assert max(abs(b - a) for a, b in itertools.pairwise(volts)) <= 0.02
+
+
+class BasinCell(ScalarCell):
+    """Newton converges only for dt ≤ ``reach`` × (time since the step started + ``t0_s``): the
+    charge after a 5C discharge from over-full surfaces, where the largest convergent step grows
+    with the time since the switch (coarse reference RVE: ~0.15-0.3 of it over the first seconds)."""
+
+    reach, t0_s = 0.2, 0.01
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.step_start_s = 0.0
+
+    def solve_potentials(self, control: float) -> tuple[bool, int, str]:
+        self.step_start_s = self.t_old
+        return super().solve_potentials(control)
+
+    def step(self, dt: float, control: float) -> tuple[bool, int, str]:
+        if dt > self.reach * (self.t_old - self.step_start_s + self.t0_s):
+            return False, 45, "SNES reason -5"
+        return super().step(dt, control)
+
+
+def test_failure_cap_stops_the_grow_and_fail_cycle(monkeypatch):
+    """In a step whose convergent dt grows like the time since its start, growing by dt_growth 1.5
+    after each success and halving after each failure fails every second or third attempt; the
+    failure cap (attempts below 0.8 × the failed dt, the cap growing 1.15 per accepted step, lifted
+    after 10) takes fewer steps and fewer failed solves: 20 s of a 5C charge from dt_initial 0.5 s,
+    59 accepted steps / 31 failed solves without the cap, 52 / 13 with it (8 of them the first step's
+    cuts from 0.5 s down)."""
+    from femsim.solvers import step_control
+
+    out = {}
+    for steps in (0, step_control.FAILURE_CAP_STEPS):
+        monkeypatch.setattr(step_control, "FAILURE_CAP_STEPS", steps)
+        problem = BasinCell()
+        stepper = _stepper(problem, ["Charge at 5C for 20 seconds"], dt_initial_s=0.5, dt_growth=1.5,
+                           dt_max_s=40.0, easy_newton_iterations=8, dt_min_s=1e-6)
+        assert stepper.run() == "end_time"
+        assert stepper.state.time_s == pytest.approx(20.0)
+        out[steps] = (stepper.state.n_steps, stepper.rejected_steps)
+    print(out)
+    (steps_off, failed_off), (steps_on, failed_on) = out[0], out[step_control.FAILURE_CAP_STEPS]
+    assert failed_on <= 0.5 * failed_off and steps_on < steps_off
+
+
+def test_step_starts_from_last_cycles_first_dt():
+    """A step whose first attempt Newton failures cut (dt_initial 0.5 s → 0.00195 s: 8 failed solves,
+    in both steps of the cycle here) starts the next cycles at the dt that converged, not at
+    dt_initial_s again: 23 failed solves in cycle 1, 7 in cycles 2 and 3 (those after the start).
+    The start memory is part of the stepper state (restarts keep it)."""
+    problem = BasinCell()
+    steps = [parse_step(t, ONE_C_A_M2) for t in ("Charge at 5C for 2 seconds", "Rest for 1 second")]
+    sv = dataclasses.replace(Solver(), dt_initial_s=0.5, dt_max_s=1.0, dt_growth=1.5, dt_min_s=1e-6)
+    stepper = ProtocolStepper(problem, steps, 3, sv, [])
+    failed: dict[int, int] = {}
+    original = problem.step
+
+    def counted(dt: float, control: float) -> tuple[bool, int, str]:
+        ok, its, why = original(dt, control)
+        failed[stepper.state.cycle] = failed.get(stepper.state.cycle, 0) + (not ok)
+        return ok, its, why
+
+    problem.step = counted
+    assert stepper.run() == "end_time"
+    assert stepper.state.start_dt_s == {"0": 0.5 / 2**8, "1": 0.5 / 2**8}
+    assert failed[0] == failed[1] + 2 * 8 and failed[2] == failed[1]
