@@ -21,7 +21,7 @@ from femsim.io.columns import SERIES, SeriesRecord
 from femsim.io.cycles import C_M2_PER_MAH_CM2
 from femsim.model.damage_history import CycleStressHistory
 from femsim.model.stress_metrics import StressPeaks
-from femsim.solvers.stepping import StepperState
+from femsim.solvers.stepper_state import StepperState
 
 PROBE_NAMES = ("Ps", "Pcc")
 

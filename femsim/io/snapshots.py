@@ -72,7 +72,7 @@ from femsim.io.snapshot_files import (
 from femsim.model.damage_history import CycleStressHistory
 from femsim.model.stress_metrics import StressPeaks
 from femsim.run_state import RunPeaks, RunState, SolverState
-from femsim.solvers.stepping import StepperState
+from femsim.solvers.stepper_state import StepperState
 
 __all__ = ["FAULT_ENV", "FORMAT_VERSION", "KEEP", "MANIFEST", "InputError", "Snapshot", "SnapshotManager", "binding",
            "case_hash", "complete_snapshots", "file_sha256", "newest_valid", "seal", "verify"]

@@ -130,6 +130,12 @@ def failure_cap(failed_dt_s: float, accepted_since: int) -> float | None:
     return rounded(FAILURE_CAP_FRACTION * failed_dt_s * FAILURE_CAP_GROWTH**accepted_since)
 
 
+def capped_dt(dt_s: float, failed_dt_s: float, accepted_since: int, dt_min_s: float) -> float:
+    """``dt_s`` within :func:`failure_cap` (and at least ``dt_min_s``)."""
+    cap = failure_cap(failed_dt_s, accepted_since)
+    return dt_s if cap is None or dt_s <= cap else max(cap, dt_min_s)
+
+
 def cut_after_voltage_jump(dt_s: float, change_V: float, max_change_V: float) -> float:
     """The retry dt after a step of ``dt_s`` changed the voltage by ``change_V`` (> max)."""
     factor = min(max(VOLTAGE_SAFETY * max_change_V / abs(change_V), CUT_BOUNDS[0]), CUT_BOUNDS[1])

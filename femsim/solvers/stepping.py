@@ -6,17 +6,16 @@ and ``applied_current()`` (see :class:`femsim.solvers.halfcell.HalfCellProblem`)
 
 * each step starts from the state the previous one ended in, with its own control: the potentials
   jump at once (concentrations frozen) and are re-solved and recorded at the same time; dt starts
-  again from ``dt_initial_s``, or from the first accepted dt of the same step in the previous cycle
-  where Newton failures had cut that below ``dt_initial_s`` (the charge after a 5C discharge:
-  0.5 s cut five times to 0.0156 s in every cycle);
+  again from ``dt_initial_s`` (or from the dt the same step converged at in the previous cycle,
+  where Newton failures had cut its start: ``StepperState.start_dt_s``);
 * a failed Newton solve rejects the step and cuts dt by ``dt_cut``; below ``dt_min`` the run stops
   (status failed) with a message naming the protocol step;
 * a current-controlled step whose voltage changes by more than ``max_voltage_change_V`` is
   rejected and cut by the ratio of the allowed to the observed change; a hold step whose current
   changes by more than the fraction ``max_hold_current_change`` of its previous value is rejected
   and halved;
-* after a failed Newton solve, later attempts of the same protocol step stay below a cap that
-  starts under the failed dt and grows slowly (:func:`femsim.solvers.step_control.failure_cap`);
+* after a failed Newton solve the same protocol step's attempts are capped
+  (:func:`~femsim.solvers.step_control.failure_cap`);
 * dt grows by ``dt_growth`` after a step that needed at most ``easy_newton_iterations``; in a CC
   (dis)charge also after harder Newton solves, and it is shortened where the observed dV/dt
   predicts too large a voltage change, and aimed at a voltage cut-off that lies within the next
@@ -31,7 +30,6 @@ and ``applied_current()`` (see :class:`femsim.solvers.halfcell.HalfCellProblem`)
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import time
@@ -40,6 +38,7 @@ from typing import Any
 
 from femsim.errors import SolverError
 from femsim.solvers import step_control
+from femsim.solvers.stepper_state import StepperState, StepRecord
 from femsim.units import C_M2_PER_MAH_CM2
 
 LOG = logging.getLogger(__name__)
@@ -51,55 +50,6 @@ CAPACITY_TOLERANCE = 1e-4
 END_REASONS = ("time", "voltage", "current", "capacity", "end_time")
 #: 1 mAh/cm² in C/m²
 MAH_CM2 = C_M2_PER_MAH_CM2
-
-
-@dataclasses.dataclass
-class StepRecord:
-    """One accepted step (or a step switch, ``dt_s`` = 0)."""
-
-    time_s: float
-    dt_s: float
-    current_density_A_m2: float
-    voltage_V: float
-    newton_iterations: int
-    cycle: int  # 1-based
-    step: int  # 1-based index in the cycle
-    kind: str  # charge, discharge, hold, rest
-
-
-@dataclasses.dataclass
-class StepperState:
-    """What a restart needs to continue the protocol exactly (JSON-serialisable)."""
-
-    time_s: float = 0.0
-    dt_s: float = 0.0
-    voltage_V: float = 0.0
-    current_A_m2: float = 0.0
-    n_steps: int = 0
-    termination: str = ""
-    outputs_done: list[float] = dataclasses.field(default_factory=list)
-    cycle: int = 0  # 0-based
-    step_index: int = 0  # 0-based index into the cycle's steps
-    step_started: bool = False
-    step_start_s: float = 0.0
-    step_charge_C_m2: float = 0.0  # ∫ i dt since the step started (signed)
-    finished: bool = False
-    #: one dict per finished protocol step: cycle, step, kind, text, start_s, end_s, reason, charge_C_m2
-    step_log: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    #: attempted time steps that were undone (Newton failure or too large a voltage change)
-    rejected_steps: int = 0
-    #: dV/dt (V/s) of the last two accepted time steps of the present protocol step (0: none yet)
-    voltage_rate_V_s: float = 0.0
-    previous_voltage_rate_V_s: float = 0.0
-    #: the next attempt is a secant retry of a step that overshot an ``until`` condition (not re-aimed)
-    secant_retry: bool = False
-    #: dt (s) of the last failed Newton solve of the present protocol step (0: none) and the steps
-    #: accepted since (the cap of :func:`femsim.solvers.step_control.failure_cap`)
-    failed_dt_s: float = 0.0
-    accepted_since_failure: int = 0
-    #: per step index (str): the first accepted dt (s) of that step in the last cycle whose start
-    #: Newton failures cut; the step starts from it (at most dt_initial_s) in the next cycles
-    start_dt_s: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 class ProtocolStepper:
@@ -235,9 +185,7 @@ class ProtocolStepper:
                 self._end_step(reason)
                 continue
             event = self._next_event()
-            cap = step_control.failure_cap(st.failed_dt_s, st.accepted_since_failure)
-            if cap is not None and st.dt_s > cap:
-                st.dt_s = max(cap, sv.dt_min_s)
+            st.dt_s = step_control.capped_dt(st.dt_s, st.failed_dt_s, st.accepted_since_failure, sv.dt_min_s)
             dt = min(st.dt_s, sv.dt_max_s, event - st.time_s)
             landing_on_event = abs(st.time_s + dt - event) < 1e-9 * max(1.0, event)
             if landing_on_event:
