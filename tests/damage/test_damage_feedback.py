@@ -112,3 +112,23 @@ def test_cycle_jumps_of_a_run_survive_a_resume():
     assert head + tail == full
     damage, tables = every.tables(every.cycles_completed(12))
     assert damage.cycles_done == 12 and [r[0] for r in tables["damage.csv"][1][::2]] == list(range(1, 13))
+
+
+def test_warns_when_half_the_particles_are_detached(caplog):
+    """Detachment isolating half the particles or more is warned about with the counts (the rest carry
+    the whole applied current); fewer, no warning."""
+    import logging
+    from types import SimpleNamespace
+
+    from femsim.model.damage_cycles import DamageCycles
+
+    cycles = DamageCycles.__new__(DamageCycles)
+    cycles.section = SimpleNamespace(detachment=True)
+    for conductance, expected in (([1e9, 1e9, 0.0, 5e8], None), ([0.0, 1e9, 0.0, 0.0], "3 of 4 particles detached"),
+                                  ([0.0] * 4, "every particle is detached")):
+        caplog.clear()
+        damage = SimpleNamespace(cycles_done=6, factors=lambda c=conductance: {"contact_conductance_S_m2": np.array(c)})
+        with caplog.at_level(logging.WARNING, logger="femsim.model.damage_cycles"):
+            cycles.feedback_factors(damage)
+        messages = [r.getMessage() for r in caplog.records]
+        assert (not messages) if expected is None else (len(messages) == 1 and expected in messages[0])
