@@ -80,12 +80,14 @@ class DamageCycles:
         (the rest carry the whole applied current: the reference-RVE study at 5C went from 31 of 52
         after cycle 5 to 49 after cycle 6, and cycle 7's charge crawled at dt ~0.01 s) or every one."""
         factors = damage.factors()
+        if not self.section.detachment:
+            return factors
         isolated = int(np.count_nonzero(factors["contact_conductance_S_m2"] <= 0))
         total = factors["contact_conductance_S_m2"].size
-        if self.section.detachment and isolated == total:
+        if isolated == total:
             LOG.warning("cycle %d: every particle is detached from the matrix (G = 0): current can only pass "
                         "through particles touching the collector", damage.cycles_done)
-        elif self.section.detachment and 2 * isolated >= total:
+        elif 2 * isolated >= total:
             LOG.warning("cycle %d: %d of %d particles detached from the matrix (G = 0): the other %d carry the "
                         "whole applied current", damage.cycles_done, isolated, total, total - isolated)
         return factors

@@ -18,7 +18,7 @@ from the last accepted ones instead:
 * after a failed Newton solve at dt_f, later attempts of the same protocol step stay below
   :data:`FAILURE_CAP_FRACTION` × dt_f, a cap that grows by :data:`FAILURE_CAP_GROWTH` per accepted
   step and is lifted after :data:`FAILURE_CAP_STEPS` accepted steps without a failure
-  (:func:`failure_cap`). Where the step that converges is set by how far Newton's basin reaches, not
+  (:func:`capped_dt`). Where the step that converges is set by how far Newton's basin reaches, not
   by accuracy (the charge after a 5C discharge from over-full surfaces: the largest convergent dt
   grows roughly in proportion to the time since the switch), growing by ``dt_growth`` after each
   success and halving after each failure fails every second or third attempt, and a failed chord
@@ -122,18 +122,14 @@ def next_cc_dt(dt_s: float, rate_V_s: float, newton_iterations: int, budget_fact
     return voltage_limited_dt(dt_s, rate_V_s, limit, solver.dt_min_s)
 
 
-def failure_cap(failed_dt_s: float, accepted_since: int) -> float | None:
-    """The largest dt (s) an attempt may take after a Newton failure at ``failed_dt_s`` followed by
-    ``accepted_since`` accepted steps (None: no cap; ``failed_dt_s`` 0 means no failure yet)."""
-    if failed_dt_s <= 0.0 or accepted_since >= FAILURE_CAP_STEPS:
-        return None
-    return rounded(FAILURE_CAP_FRACTION * failed_dt_s * FAILURE_CAP_GROWTH**accepted_since)
-
-
 def capped_dt(dt_s: float, failed_dt_s: float, accepted_since: int, dt_min_s: float) -> float:
-    """``dt_s`` within :func:`failure_cap` (and at least ``dt_min_s``)."""
-    cap = failure_cap(failed_dt_s, accepted_since)
-    return dt_s if cap is None or dt_s <= cap else max(cap, dt_min_s)
+    """``dt_s`` within the failure cap: after a Newton failure at ``failed_dt_s`` (0: none yet) and
+    ``accepted_since`` accepted steps, at most FAILURE_CAP_FRACTION × failed_dt_s ×
+    FAILURE_CAP_GROWTH^accepted_since (and at least ``dt_min_s``); no cap after FAILURE_CAP_STEPS."""
+    if failed_dt_s <= 0.0 or accepted_since >= FAILURE_CAP_STEPS:
+        return dt_s
+    cap = rounded(FAILURE_CAP_FRACTION * failed_dt_s * FAILURE_CAP_GROWTH**accepted_since)
+    return min(dt_s, max(cap, dt_min_s))
 
 
 def cut_after_voltage_jump(dt_s: float, change_V: float, max_change_V: float) -> float:

@@ -49,7 +49,7 @@ class StepperState:
     #: the next attempt is a secant retry of a step that overshot an ``until`` condition (not re-aimed)
     secant_retry: bool = False
     #: dt (s) of the last failed Newton solve of the present protocol step (0: none) and the steps
-    #: accepted since (the cap of :func:`femsim.solvers.step_control.failure_cap`)
+    #: accepted since (the cap of :func:`femsim.solvers.step_control.capped_dt`)
     failed_dt_s: float = 0.0
     accepted_since_failure: int = 0
     #: per step index (str): the first accepted dt (s) of that step in the last cycle whose start

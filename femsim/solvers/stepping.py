@@ -15,7 +15,7 @@ and ``applied_current()`` (see :class:`femsim.solvers.halfcell.HalfCellProblem`)
   changes by more than the fraction ``max_hold_current_change`` of its previous value is rejected
   and halved;
 * after a failed Newton solve the same protocol step's attempts are capped
-  (:func:`~femsim.solvers.step_control.failure_cap`);
+  (:func:`~femsim.solvers.step_control.capped_dt`);
 * dt grows by ``dt_growth`` after a step that needed at most ``easy_newton_iterations``; in a CC
   (dis)charge also after harder Newton solves, and it is shortened where the observed dV/dt
   predicts too large a voltage change, and aimed at a voltage cut-off that lies within the next
