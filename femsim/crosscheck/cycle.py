@@ -125,7 +125,7 @@ def compare_steps(a: list[StepSeries], b: list[StepSeries]) -> dict[str, Any]:
                                  "duration_pybamm_s": float(tb[-1]),
                                  "duration_rel": float(tb[-1] / ta[-1] - 1.0) if ta[-1] > 0 else None}
         if sa.kind in ("charge", "discharge"):
-            grid = time_grid(ta[m], tb[tb <= span + 1e-9])
+            grid = time_grid(ta, tb)
             dv = np.interp(grid, tb, sb.voltage_V) - np.interp(grid, ta, sa.voltage_V)
             w = _weights(grid)
             entry.update(rms_voltage_V=float(np.sqrt(np.sum(w * dv**2) / np.sum(w))),
