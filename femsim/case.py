@@ -141,6 +141,8 @@ class Solver:
     dt_cut: float = spec(0.5, gt=0, lt=1, doc="step factor after a failed step")
     easy_newton_iterations: int = spec(4, ge=1, doc="grow the step when Newton needs at most this many")
     predictor: bool = spec(True, doc="start Newton from a linear extrapolation of the last two levels")
+    return_overfill: bool = spec(True, doc="at each protocol step's start, put the lithium the regularised "
+                                           "kinetics let past c_max back into the same particle (conserving)")
     max_newton_iterations: int = spec(15, ge=1)
     newton_rtol: float = spec(1e-8, gt=0)
     newton_update_tol: float = spec(1e-10, gt=0,

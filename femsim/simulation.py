@@ -22,6 +22,7 @@ from femsim.mpi import CollectiveGarbage
 from femsim.parameters import FARADAY
 from femsim.run_outputs import particle_table_for, protocol_fraction, scheduler_environment
 from femsim.run_state import RunState, SolverState, owned_cells
+from femsim.solvers.overfill import OverfillReturn
 from femsim.units import C_M2_PER_MAH_CM2, UM
 
 LOG = logging.getLogger(__name__)
@@ -256,6 +257,9 @@ class Simulation:
 
         stepper.before_time_step.append(self._before_time_step)
         stepper.before_switch.append(lambda: self.interrupts.check(self.comm))
+        if case.solver.return_overfill:  # before the potentials are re-solved (femsim.solvers.overfill)
+            stepper.before_switch.append(OverfillReturn(self.domain, self.problem.particle_concentration,
+                                                        self.problem.c_max).apply)
         stepper.on_step.append(on_step)
         stepper.on_accepted.append(self.snapshots.accepted)
         stepper.on_step_end.append(on_step_end)

@@ -1,0 +1,66 @@
+"""femsim.solvers.overfill: the lithium past c_max goes back into its own particle, conserved.
+
+Uses the three-particle domain of this folder's conftest (its particle statistics give the
+per-particle lithium independently of the projection's own nodal volumes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from femsim.model.particles import ParticleStatistics
+from femsim.mpi import import_dolfinx
+from femsim.solvers.overfill import OverfillReturn
+from femsim.units import UM
+
+from _model_geometry import CATHODE_UM
+
+pytestmark = pytest.mark.parallel
+
+C_MAX = 40_000.0  # mol/m³
+
+
+def _concentration(domain, c_of_z_um):
+    dolfinx = import_dolfinx()
+    c = dolfinx.fem.Function(dolfinx.fem.functionspace(domain.particles.mesh, ("Lagrange", 1)))
+    c.interpolate(lambda x: c_of_z_um(x[2] / UM))
+    c.x.scatter_forward()  # ghosts = owners' values (interpolated ones may differ in the last bit)
+    return c
+
+
+def _global_max(domain, c) -> float:
+    from mpi4py import MPI
+
+    n = c.function_space.dofmap.index_map.size_local
+    return domain.comm.allreduce(float(c.x.array[:n].max(initial=-np.inf)), op=MPI.MAX)
+
+
+def test_overfill_is_returned_into_the_same_particle(three_particles) -> None:
+    # c rises with z: particle 2 (z 5–9 µm) is past c_max above z = 7.8 µm, particles 1 and 3 are not
+    c = _concentration(three_particles, lambda z: 1000.0 + 5000.0 * z)
+    stats = ParticleStatistics(three_particles, c, CATHODE_UM * UM)
+    lithium_before = stats.mean_concentration() * stats.volume
+    untouched = c.x.array.copy()
+    assert _global_max(three_particles, c) > 1.1 * C_MAX
+
+    projection = OverfillReturn(three_particles, c, C_MAX)
+    projection.apply()
+
+    lithium_after = stats.mean_concentration() * stats.volume
+    np.testing.assert_allclose(lithium_after, lithium_before, rtol=1e-13)
+    assert _global_max(three_particles, c) <= C_MAX * (1 + 1e-15)
+    assert 0.0 < projection.moved_mol < 0.02 * lithium_before[1]
+    # particles 1 and 3 hold no node past c_max: their nodes are left bit for bit
+    z = c.function_space.tabulate_dof_coordinates()[:, 2] / UM
+    below = z < 5.0 - 1e-9  # nodes of particles 1 and 3 only (particle 2 spans z 5–9 µm)
+    assert np.array_equal(c.x.array[below], untouched[below])
+
+
+def test_nothing_changes_below_c_max(three_particles) -> None:
+    c = _concentration(three_particles, lambda z: 1000.0 + 3000.0 * z)
+    before = c.x.array.copy()
+    projection = OverfillReturn(three_particles, c, C_MAX)
+    projection.apply()
+    assert projection.moved_mol == 0.0
+    assert np.array_equal(c.x.array, before)
