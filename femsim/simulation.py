@@ -258,8 +258,10 @@ class Simulation:
         stepper.before_time_step.append(self._before_time_step)
         stepper.before_switch.append(lambda: self.interrupts.check(self.comm))
         if case.solver.return_overfill:  # before the potentials are re-solved (femsim.solvers.overfill)
+            factors = self.problem.damage_factors if self.problem.detachment else None
+            connected = (lambda: factors.global_values("contact_conductance_S_m2") > 0.0) if factors else None
             stepper.before_switch.append(OverfillReturn(self.domain, self.problem.particle_concentration,
-                                                        self.problem.c_max).apply)
+                                                        self.problem.c_max, connected).apply)
         stepper.on_step.append(on_step)
         stepper.on_accepted.append(self.snapshots.accepted)
         stepper.on_step_end.append(on_step_end)

@@ -29,7 +29,7 @@ class ParticleFactors:
 
     def __init__(self, domain: Any, contact_conductance_S_m2: float):
         dolfinx = import_dolfinx()
-        self.ids = domain.particle_ids
+        self.ids, self.comm = domain.particle_ids, domain.comm
         space = dolfinx.fem.functionspace(domain.particles.mesh, ("DG", 0))
         self.functions = {name: dolfinx.fem.Function(space, name=name) for name in FACTOR_COLUMNS}
         self._dofs = np.asarray(space.dofmap.list[:, 0], dtype=np.int64)
@@ -51,3 +51,9 @@ class ParticleFactors:
         out = np.full(len(self.ids), np.nan)
         out[self._slot] = self.functions[name].x.array[self._dofs]
         return out
+
+    def global_values(self, name: str) -> np.ndarray:
+        """The per-particle values of one factor, the same on every rank (collective)."""
+        from mpi4py import MPI
+
+        return self.comm.allreduce(np.nan_to_num(self.values(name), nan=-np.inf), op=MPI.MAX)

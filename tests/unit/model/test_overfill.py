@@ -64,3 +64,37 @@ def test_nothing_changes_below_c_max(three_particles) -> None:
     projection.apply()
     assert projection.moved_mol == 0.0
     assert np.array_equal(c.x.array, before)
+
+
+def _particle_one_full(domain):
+    """Particle 1 (centre (3, 3, 3) µm, radius 2) at 1.05 c_max to its core, the others well below."""
+    dolfinx = import_dolfinx()
+    c = dolfinx.fem.Function(dolfinx.fem.functionspace(domain.particles.mesh, ("Lagrange", 1)))
+    inside = lambda x: np.linalg.norm(x / UM - np.array([[3.0], [3.0], [3.0]]), axis=0) <= 2.01  # noqa: E731
+    c.interpolate(lambda x: np.where(inside(x), 1.05 * C_MAX, 10_000.0 + 1000.0 * x[2] / UM))
+    c.x.scatter_forward()
+    return c
+
+
+@pytest.mark.parametrize("connected", [None, (True, False, True), (False, True, True)])
+def test_a_particle_full_to_the_core_gives_the_rest_to_connected_particles(three_particles, connected) -> None:
+    c = _particle_one_full(three_particles)
+    stats = ParticleStatistics(three_particles, c, CATHODE_UM * UM)
+    before = stats.mean_concentration() * stats.volume
+    flags = None if connected is None else (lambda: np.array(connected))
+    OverfillReturn(three_particles, c, C_MAX, flags).apply()
+    after = stats.mean_concentration() * stats.volume
+    assert after.sum() == pytest.approx(before.sum(), rel=1e-13)
+    mean_x = stats.mean_concentration() / C_MAX
+    if connected is not None and not connected[0]:  # isolated: keeps its lithium, nothing moves
+        np.testing.assert_allclose(after, before, rtol=1e-13)
+        assert mean_x[0] == pytest.approx(1.05, rel=1e-12)
+        return
+    assert mean_x[0] == pytest.approx(1.0, rel=1e-12)  # filled to c_max, not past it
+    assert _global_max(three_particles, c) <= C_MAX * (1 + 1e-15)
+    gained = after - before
+    receivers = [1, 2] if connected is None else [k for k in (1, 2) if connected[k]]
+    assert all(gained[k] > 0.0 for k in receivers)
+    assert sum(gained[k] for k in receivers) == pytest.approx(-gained[0], rel=1e-12)
+    for k in {1, 2} - set(receivers):
+        assert gained[k] == pytest.approx(0.0, abs=1e-13 * before[k])
