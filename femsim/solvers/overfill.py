@@ -1,11 +1,12 @@
 """Return the lithium that the regularised kinetics let past c_max back into each particle.
 
 The exchange current's concentration factors are smooth floors (:func:`femsim.parameters.base.
-saturating_power`), so a fast discharge fills the surface nodes of the particles past c_max: on
-the reference RVE at 5C by ~1 % at 3.0 V and ~2.4 % at 2.5 V. The exponential tail of the floor then
-leaves those surfaces an exchange current e^{−a·overfill/w} times the one at c_max, and the charge
-that follows starts against a potential barrier that exists only in the regularisation: Newton
-failed at every dt from 0.5 s down to 5e-4 s at the first charge step after a 5C discharge to 2.5 V.
+saturating_power`), so a fast discharge fills the surface nodes of the particles past c_max (the
+coarse reference RVE after 5C: peak x 1.047 at a 3.0 V cut, 0.37 % of the lithium past c_max;
+1.039 and 1.63 % at 2.5 V). The exponential tail of the floor then leaves those surfaces an
+exchange current e^{−a·overfill/w} times the one at c_max, and the charge that follows starts
+against a potential barrier that exists only in the regularisation: after a 5C discharge to
+2.5 V Newton failed at every dt from 0.5 s down to 1.5e-5 s at the first charge step.
 
 At the start of every protocol step (before the potentials are re-solved) :class:`OverfillReturn`
 clips the nodal c_s to c_max and puts the excess back into the same particle's nodes below c_max,
