@@ -89,6 +89,8 @@ class Domain:
         n_owned = self.particles.mesh.topology.index_map(3).size_local
         owned = set(self.particle_cell_ids[:n_owned].tolist())
         self.particle_ids = np.array(sorted(set().union(*self.comm.allgather(owned))), dtype=np.int64)
+        #: slot (index into ``particle_ids``) of each local cell of the particle submesh, owned + ghost
+        self.particle_cell_slot = np.searchsorted(self.particle_ids, self.particle_cell_ids).astype(np.int64)
 
         self.dx = ufl.Measure("dx", domain=mesh, subdomain_data=self.region_tags,
                               metadata={"quadrature_degree": bulk_quadrature_degree})

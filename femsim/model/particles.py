@@ -34,8 +34,7 @@ class ParticleStatistics:
         pmesh = domain.particles.mesh
         n_owned = pmesh.topology.index_map(3).size_local
         self.ids = domain.particle_ids
-        self._index = {int(i): k for k, i in enumerate(self.ids)}
-        self._cell_slot = np.array([self._index[int(i)] for i in domain.particle_cell_ids], dtype=np.int64)
+        self._cell_slot = domain.particle_cell_slot
         self._owned_slot = self._cell_slot[:n_owned]
         n = len(self.ids)
 

@@ -42,9 +42,7 @@ class NodalParticleMap:
         pmesh = domain.particles.mesh
         n_owned_cells = pmesh.topology.index_map(3).size_local
         self.ids = domain.particle_ids
-        lookup = np.full(int(self.ids.max()) + 2 if len(self.ids) else 1, -1, dtype=np.int64)
-        lookup[self.ids] = np.arange(len(self.ids))
-        self.cell_slot = lookup[domain.particle_cell_ids]  # owned + ghost cells
+        self.cell_slot = domain.particle_cell_slot  # owned + ghost cells
         self.cell_dofs = np.asarray(V.dofmap.list, dtype=np.int64)  # (n_cells, 4)
         imap = V.dofmap.index_map
         self.n_owned = imap.size_local

@@ -33,7 +33,7 @@ class ParticleFactors:
         space = dolfinx.fem.functionspace(domain.particles.mesh, ("DG", 0))
         self.functions = {name: dolfinx.fem.Function(space, name=name) for name in FACTOR_COLUMNS}
         self._dofs = np.asarray(space.dofmap.list[:, 0], dtype=np.int64)
-        self._slot = np.searchsorted(self.ids, domain.particle_cell_ids)
+        self._slot = domain.particle_cell_slot
         self.set({"area_factor": np.ones(len(self.ids)), "active_fraction": np.ones(len(self.ids)),
                   "contact_conductance_S_m2": np.full(len(self.ids), contact_conductance_S_m2)})
 

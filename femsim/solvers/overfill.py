@@ -61,11 +61,9 @@ class OverfillReturn:
         self.n_owned = space.dofmap.index_map.size_local
         #: P1 nodal volumes ∫ φ_i dx of the owned dofs (m³)
         self.nodal_volume = nodal.array[: self.n_owned].copy()
-        index = {int(i): k for k, i in enumerate(domain.particle_ids)}
-        cell_slot = np.array([index[int(i)] for i in domain.particle_cell_ids], dtype=np.int64)
         cells = space.dofmap.list
         slot = np.zeros(space.dofmap.index_map.size_local + space.dofmap.index_map.num_ghosts, dtype=np.int64)
-        slot[cells.ravel()] = np.repeat(cell_slot[: cells.shape[0]], cells.shape[1])
+        slot[cells.ravel()] = np.repeat(domain.particle_cell_slot[: cells.shape[0]], cells.shape[1])
         #: particle slot of each owned dof (a dof two touching particles share goes to one of them)
         self.slot = slot[: self.n_owned]
         self.n_particles = len(domain.particle_ids)
