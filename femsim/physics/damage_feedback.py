@@ -56,4 +56,8 @@ class ParticleFactors:
         """The per-particle values of one factor, the same on every rank (collective)."""
         from mpi4py import MPI
 
-        return self.comm.allreduce(np.nan_to_num(self.values(name), nan=-np.inf), op=MPI.MAX)
+        # a buffer reduction: the pickled ``allreduce`` compares whole arrays with Python's max
+        # (ValueError on 2 ranks; returned the array unreduced on 1)
+        out = np.nan_to_num(self.values(name), nan=-np.inf)
+        self.comm.Allreduce(MPI.IN_PLACE, out, op=MPI.MAX)
+        return out

@@ -98,3 +98,24 @@ def test_a_particle_full_to_the_core_gives_the_rest_to_connected_particles(three
     assert sum(gained[k] for k in receivers) == pytest.approx(-gained[0], rel=1e-12)
     for k in {1, 2} - set(receivers):
         assert gained[k] == pytest.approx(0.0, abs=1e-13 * before[k])
+
+
+def test_isolated_particles_from_the_run_factors_keep_their_lithium(three_particles) -> None:
+    """The run's wiring: ``connected`` from :meth:`ParticleFactors.global_values` (collective, the
+    same on every rank; on 2 ranks the pickled reduction of an array raised ValueError at the first
+    step switch after a particle was isolated)."""
+    from femsim.physics.damage_feedback import ParticleFactors
+
+    factors = ParticleFactors(three_particles, 1e9)
+    factors.set({"contact_conductance_S_m2": np.array([1e9, 0.0, 1e9])})  # particle 2 isolated
+    flags = factors.global_values("contact_conductance_S_m2")
+    np.testing.assert_array_equal(flags, [1e9, 0.0, 1e9])
+    c = _particle_one_full(three_particles)
+    stats = ParticleStatistics(three_particles, c, CATHODE_UM * UM)
+    before = stats.mean_concentration() * stats.volume
+    projection = OverfillReturn(three_particles, c, C_MAX,
+                                connected=lambda: factors.global_values("contact_conductance_S_m2") > 0.0)
+    projection.apply()
+    after = stats.mean_concentration() * stats.volume
+    assert after[1] == pytest.approx(before[1], rel=1e-13)  # the isolated particle: untouched
+    assert after[2] > before[2] and after.sum() == pytest.approx(before.sum(), rel=1e-13)
