@@ -102,6 +102,9 @@ class Protocol:
     step: list[dict[str, Any]] | None = spec(None, doc="the same steps as [[protocol.step]] tables with kind, "
                                                        "value, until, for, period")
     cycles: int = spec(1, ge=1, doc="repeat the step list this many times")
+    termination: str | None = spec(None, doc="end of life, PyBaMM's form: '80% capacity' (of cycle 1's discharge "
+                                             "capacity) or '0.5 mAh/cm2 capacity': the run stops after the "
+                                             "first simulated cycle below it (femsim/protocol_termination.py)")
 
     def cycle_steps(self) -> list[Any]:
         """The typed steps of one cycle (:class:`femsim.protocol.Step`); the case is validated."""
@@ -338,7 +341,11 @@ def parse_case(data: dict[str, Any], source: Path | None = None) -> Case:
 
         protocol_table = data.get("protocol")
         raw = protocol_table if isinstance(protocol_table, dict) else {}
-        problems += build_steps(case.protocol, set(raw))[1]
+        steps, step_problems = build_steps(case.protocol, set(raw))
+        problems += step_problems
+        from femsim.protocol_termination import termination_problems
+
+        problems += termination_problems(case.protocol, steps)
     case.source = Path(source).resolve() if source else None
     resolve_paths(case, case.source.parent if case.source else Path.cwd())
     problems += [p for p in _cross_checks(case) if p.split(":")[0] not in {q.split(":")[0] for q in problems}]

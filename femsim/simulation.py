@@ -252,7 +252,8 @@ class Simulation:
 
         def on_step_end(entry: dict[str, Any]) -> None:
             if entry["step"] == n_steps:
-                self.end_cycle(entry)
+                if not self.stop_at_termination(entry):
+                    self.end_cycle(entry)
                 self.write_cycles()
 
         stepper.before_time_step.append(self._before_time_step)
@@ -307,6 +308,20 @@ class Simulation:
 
         if self.damage_cycles is not None:
             self.stepper.state.cycle += cycles_to_jump(self.damage_cycles, self.stepper.state.step_log, entry)
+
+    def stop_at_termination(self, entry: dict[str, Any]) -> bool:
+        """A simulated cycle ended: stop the run if its capacity is below ``protocol.termination``."""
+        if self.case.protocol.termination is None or entry["cycle"] >= self.case.protocol.cycles:
+            return False
+        from femsim.protocol_termination import parse_termination, termination_reached
+
+        st = self.stepper.state
+        message = termination_reached(parse_termination(self.case.protocol.termination), st.step_log, entry["cycle"])
+        if message is None:
+            return False
+        LOG.warning("%s", message)
+        st.termination, st.finished = "capacity_fade", True
+        return True
 
     def write_damage(self) -> None:
         """The damage after the completed cycles (``[damage]``): its tables written

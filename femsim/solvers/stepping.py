@@ -290,6 +290,8 @@ class ProtocolStepper:
         for cb in self.on_step_end:
             cb(entry)
         st.step_started = False
+        if st.finished:  # a callback ended the run (protocol.termination): the state stays at this step
+            return
         if reason == "end_time":
             st.termination, st.finished = "end_time", True
             return

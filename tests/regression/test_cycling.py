@@ -285,3 +285,23 @@ def test_5c_discharge_reaches_2p5_V(tmp_path, mesh_file):
     print(f"cut-off {volt[-1]:.5f} V at t = {t[-1]:.3f} s, {result.summary['n_steps']} steps, "
           f"{result.summary['n_rejected_steps']} rejected, {result.summary['newton_iterations_total']} Newton, "
           f"dt at the end {dt[-1]:.3g} s")
+
+
+def test_capacity_termination_stops_the_cycling(tmp_path, mesh_file):
+    """``protocol.termination``: 3 cycles requested, cycle 1 delivers 5C × 10 s = 0.00264 mAh/cm²,
+    below '0.003 mAh/cm2 capacity': the run finishes after cycle 1 with termination
+    ``capacity_fade`` (exit 0), one cycles.csv row and the reason in the log."""
+    from _cycling_helpers import run_femsim, write_cycle_case
+
+    case = write_cycle_case(tmp_path, TWO_CYCLES, CAPACITY_MAH_CM2, mesh_file, cycles=3)
+    case.write_text(case.read_text().replace("cycles = 3\n", 'cycles = 3\ntermination = "0.003 mAh/cm2 capacity"\n'))
+    out = tmp_path / "out"
+    proc = run_femsim(["run", str(case), "--out", str(out)])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((out / "run.json").read_text())["summary"]
+    assert summary["termination"] == "capacity_fade"
+    assert [(e["cycle"], e["step"]) for e in summary["protocol_steps"]] == [(1, 1), (1, 2)]
+    assert summary["cycles_completed"] == 1
+    _, cycles = _cycles_csv(out / "cycles.csv")
+    assert len(cycles) == 1
+    assert "cycle 1: discharge capacity 0.002639 mAh/cm²" in proc.stderr, proc.stderr[-2000:]

@@ -1,0 +1,94 @@
+"""End of life: stop a cycling run when its capacity has faded (``protocol.termination``).
+
+The text has the form of PyBaMM's ``Experiment(..., termination=...)`` capacity criteria::
+
+    "80% capacity"           stop after the first cycle whose discharge capacity is below 80 % of
+                             cycle 1's
+    "0.5 mAh/cm2 capacity"   ... below 0.5 mAh/cm² (also Ah/m2)
+
+A cycle's discharge capacity is the charge passed at negative current in its steps (mAh/cm²), the
+``discharge_capacity_mAh_cm2`` of ``cycles.csv``. PyBaMM compares its state-of-health capacity
+(from the electrodes' stoichiometry windows) instead: a resolved electrode whose particles lose
+contact keeps their lithium but cannot deliver it, so what it delivers is the capacity here. The
+check runs at the end of every simulated cycle; cycles that a damage jump extrapolates
+(``[damage] max_jump_cycles``) have no capacity of their own and are not checked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+from femsim.protocol import ProtocolError
+from femsim.units import C_M2_PER_MAH_CM2
+
+_CAPACITY_UNITS = {"mah/cm2": 1.0, "mah/cm^2": 1.0, "mah/cm²": 1.0, "ah/m2": 0.1, "ah/m^2": 0.1, "ah/m²": 0.1}
+_FORM = re.compile(r"\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(%|[a-z][a-z/^²0-9]*)\s+capacity\s*", re.I)
+
+
+@dataclasses.dataclass(frozen=True)
+class Termination:
+    """A parsed capacity termination: one of ``fraction`` (of cycle 1's) or ``capacity_mAh_cm2``."""
+
+    text: str
+    fraction: float | None = None
+    capacity_mAh_cm2: float | None = None
+
+    def threshold_mAh_cm2(self, first_cycle_mAh_cm2: float) -> float:
+        if self.fraction is not None:
+            return self.fraction * first_cycle_mAh_cm2
+        assert self.capacity_mAh_cm2 is not None
+        return self.capacity_mAh_cm2
+
+
+def parse_termination(text: str) -> Termination:
+    """'80% capacity' / '0.5 mAh/cm2 capacity' → :class:`Termination`; one-line
+    :class:`~femsim.protocol.ProtocolError` otherwise."""
+    if not isinstance(text, str):
+        raise ProtocolError(f"must be a string like '80% capacity', got {text!r}")
+    m = _FORM.fullmatch(text)
+    if not m:
+        raise ProtocolError(f"{text.strip()!r}: expected '<p>% capacity' or '<x> mAh/cm2 capacity'")
+    value, unit = float(m.group(1)), m.group(2).lower()
+    if unit == "%":
+        if not 0.0 < value < 100.0:
+            raise ProtocolError(f"{text.strip()!r}: the percentage must be in (0, 100)")
+        return Termination(text.strip(), fraction=value / 100.0)
+    if unit not in _CAPACITY_UNITS:
+        raise ProtocolError(f"{text.strip()!r}: unknown capacity unit {unit!r} (mAh/cm2 or Ah/m2)")
+    if value <= 0.0:
+        raise ProtocolError(f"{text.strip()!r}: the capacity must be > 0")
+    return Termination(text.strip(), capacity_mAh_cm2=value * _CAPACITY_UNITS[unit])
+
+
+def cycle_discharge_capacity(step_log: list[dict[str, Any]], cycle: int) -> float:
+    """Charge passed at negative current in ``cycle`` (1-based), mAh/cm², from the stepper's step log."""
+    return sum(-e["charge_C_m2"] for e in step_log if e["cycle"] == cycle and e["charge_C_m2"] < 0.0) \
+        / C_M2_PER_MAH_CM2
+
+
+def termination_reached(termination: Termination, step_log: list[dict[str, Any]], cycle: int) -> str | None:
+    """The log line when ``cycle`` (just completed) has faded below ``termination``; None otherwise."""
+    first = cycle_discharge_capacity(step_log, 1)
+    capacity = cycle_discharge_capacity(step_log, cycle)
+    threshold = termination.threshold_mAh_cm2(first)
+    if capacity >= threshold:
+        return None
+    share = f" ({100 * capacity / first:.1f} % of cycle 1's {first:.4g})" if first > 0 else ""
+    return (f"cycle {cycle}: discharge capacity {capacity:.4g} mAh/cm²{share} is below the termination "
+            f"'{termination.text}' ({threshold:.4g} mAh/cm²): the run stops")
+
+
+def termination_problems(protocol: Any, steps: list[Any]) -> list[str]:
+    """One-line problems of ``protocol.termination`` (the section's typed ``steps`` of one cycle)."""
+    if protocol.termination is None:
+        return []
+    try:
+        parse_termination(protocol.termination)
+    except ProtocolError as exc:
+        return [f"protocol.termination: {exc}"]
+    if steps and not any(s.kind == "discharge" for s in steps):
+        return [f"protocol.termination: '{protocol.termination}' needs a discharge step in the cycle "
+                f"(the capacity is the cycle's discharge capacity)"]
+    return []
