@@ -173,6 +173,7 @@ def study_rows(label: str, folder: Path, requested: list[int], log: Path | None 
     timings = manifest.get("timings") or {}
     walls = cycle_walls_s(log) if log is not None and log.is_file() else {}
     base = {"run": label, "folder": str(folder), "status": manifest["status"],
+            "termination": summary.get("termination"),
             "cycles_requested": case.protocol.cycles, "cycles_simulated": len(cycles), "simulated_cycles": simulated,
             "cycles_reached": reached, "cycle_jumps": summary.get("cycle_jumps") or jumps_from(simulated, reached),
             "wall_time_s": summary.get("wall_time_s"),

@@ -39,6 +39,7 @@ class DamageCycles:
         self.cycles_requested = int(cycles_requested)
         self._controller = CycleJumps(self.cycles_requested, section.max_jump_cycles, section.jump_tolerance)
         self._fed = 0  # last simulated cycle given to the controller
+        self._warned = (-1, -1)  # (cycles done, particles isolated) of the last detachment warning
 
     def _increments(self, cycle: int) -> np.ndarray:
         sigma, pf = self.history.drivers(cycle)
@@ -84,6 +85,9 @@ class DamageCycles:
             return factors
         isolated = int(np.count_nonzero(factors["contact_conductance_S_m2"] <= 0))
         total = factors["contact_conductance_S_m2"].size
+        if (damage.cycles_done, isolated) == self._warned:  # the same state again (the run's end): said once
+            return factors
+        self._warned = (damage.cycles_done, isolated)
         if isolated == total:
             LOG.warning("cycle %d: every particle is detached from the matrix (G = 0): current can only pass "
                         "through particles touching the collector", damage.cycles_done)

@@ -116,7 +116,7 @@ def test_cycle_jumps_of_a_run_survive_a_resume():
 
 def test_warns_when_half_the_particles_are_detached(caplog):
     """Detachment isolating half the particles or more is warned about with the counts (the rest carry
-    the whole applied current); fewer, no warning."""
+    the whole applied current), once per state; fewer, no warning."""
     import logging
     from types import SimpleNamespace
 
@@ -124,6 +124,7 @@ def test_warns_when_half_the_particles_are_detached(caplog):
 
     cycles = DamageCycles.__new__(DamageCycles)
     cycles.section = SimpleNamespace(detachment=True)
+    cycles._warned = (-1, -1)
     for conductance, expected in (([1e9, 1e9, 0.0, 5e8], None), ([0.0, 1e9, 0.0, 0.0], "3 of 4 particles detached"),
                                   ([0.0] * 4, "every particle is detached")):
         caplog.clear()
@@ -132,3 +133,6 @@ def test_warns_when_half_the_particles_are_detached(caplog):
             cycles.feedback_factors(damage)
         messages = [r.getMessage() for r in caplog.records]
         assert (not messages) if expected is None else (len(messages) == 1 and expected in messages[0])
+        with caplog.at_level(logging.WARNING, logger="femsim.model.damage_cycles"):
+            cycles.feedback_factors(damage)  # the same state again (the run's last write): no second warning
+        assert len(caplog.records) == len(messages)
