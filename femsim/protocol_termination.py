@@ -17,11 +17,14 @@ check runs at the end of every simulated cycle; cycles that a damage jump extrap
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from typing import Any
 
 from femsim.protocol import ProtocolError
 from femsim.units import C_M2_PER_MAH_CM2
+
+LOG = logging.getLogger(__name__)
 
 _CAPACITY_UNITS = {"mah/cm2": 1.0, "mah/cm^2": 1.0, "mah/cm²": 1.0, "ah/m2": 0.1, "ah/m^2": 0.1, "ah/m²": 0.1}
 _FORM = re.compile(r"\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(%|[a-z][a-z/^²0-9]*)\s+capacity\s*", re.I)
@@ -92,3 +95,17 @@ def termination_problems(protocol: Any, steps: list[Any]) -> list[str]:
         return [f"protocol.termination: '{protocol.termination}' needs a discharge step in the cycle "
                 f"(the capacity is the cycle's discharge capacity)"]
     return []
+
+
+def stop_at_termination(protocol: Any, stepper_state: Any, entry: dict[str, Any]) -> bool:
+    """At the end of a simulated cycle (``entry``: its last step-log entry): when the cycle has faded
+    below ``protocol.termination`` and is not the last one, log why and end the run
+    (``stepper_state.termination = "capacity_fade"``, ``finished``)."""
+    if protocol.termination is None or entry["cycle"] >= protocol.cycles:
+        return False
+    message = termination_reached(parse_termination(protocol.termination), stepper_state.step_log, entry["cycle"])
+    if message is None:
+        return False
+    LOG.warning("%s", message)
+    stepper_state.termination, stepper_state.finished = "capacity_fade", True
+    return True

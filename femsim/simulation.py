@@ -228,6 +228,8 @@ class Simulation:
 
     def run(self) -> RunResult:
         from femsim.io.progress import Progress
+        from femsim.protocol_termination import stop_at_termination
+        from femsim.run_outputs import cycles_to_jump
         from femsim.solvers.stepping import stepper_for
 
         case = self.case
@@ -252,8 +254,9 @@ class Simulation:
 
         def on_step_end(entry: dict[str, Any]) -> None:
             if entry["step"] == n_steps:
-                if not self.stop_at_termination(entry):
-                    self.end_cycle(entry)
+                if not stop_at_termination(case.protocol, stepper.state, entry) and self.damage_cycles is not None:
+                    # the cycles to jump over ([damage] max_jump_cycles) are skipped
+                    stepper.state.cycle += cycles_to_jump(self.damage_cycles, stepper.state.step_log, entry)
                 self.write_cycles()
 
         stepper.before_time_step.append(self._before_time_step)
@@ -301,27 +304,6 @@ class Simulation:
 
         return damage_cycles_for(self.case.damage, self._run_state().peaks.cycle_stress, self.stats,
                                  self.cathode_thickness, self.stepper.cycles)
-
-    def end_cycle(self, entry: dict[str, Any]) -> None:
-        """A simulated cycle ended: the cycles to jump over (``[damage] max_jump_cycles``) are skipped."""
-        from femsim.run_outputs import cycles_to_jump
-
-        if self.damage_cycles is not None:
-            self.stepper.state.cycle += cycles_to_jump(self.damage_cycles, self.stepper.state.step_log, entry)
-
-    def stop_at_termination(self, entry: dict[str, Any]) -> bool:
-        """A simulated cycle ended: stop the run if its capacity is below ``protocol.termination``."""
-        if self.case.protocol.termination is None or entry["cycle"] >= self.case.protocol.cycles:
-            return False
-        from femsim.protocol_termination import parse_termination, termination_reached
-
-        st = self.stepper.state
-        message = termination_reached(parse_termination(self.case.protocol.termination), st.step_log, entry["cycle"])
-        if message is None:
-            return False
-        LOG.warning("%s", message)
-        st.termination, st.finished = "capacity_fade", True
-        return True
 
     def write_damage(self) -> None:
         """The damage after the completed cycles (``[damage]``): its tables written

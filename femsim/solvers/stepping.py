@@ -290,10 +290,9 @@ class ProtocolStepper:
         for cb in self.on_step_end:
             cb(entry)
         st.step_started = False
-        if st.finished:  # a callback ended the run (protocol.termination): the state stays at this step
-            return
-        if reason == "end_time":
-            st.termination, st.finished = "end_time", True
+        if reason == "end_time" or st.finished:  # a callback may end the run (protocol.termination)
+            st.termination = "end_time" if reason == "end_time" else st.termination
+            st.finished = True
             return
         st.step_index += 1
         if st.step_index >= len(self.steps):
