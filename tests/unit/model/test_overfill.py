@@ -119,3 +119,24 @@ def test_isolated_particles_from_the_run_factors_keep_their_lithium(three_partic
     after = stats.mean_concentration() * stats.volume
     assert after[1] == pytest.approx(before[1], rel=1e-13)  # the isolated particle: untouched
     assert after[2] > before[2] and after.sum() == pytest.approx(before.sum(), rel=1e-13)
+
+
+def test_full_connected_network_is_filled_and_the_rest_dropped(three_particles) -> None:
+    """Particle 1 full to the core and the only connected one: nothing can take its excess, so it is
+    clipped to c_max and the excess is dropped (``dropped_mol``, warned); the isolated particles are
+    left bit for bit."""
+    c = _particle_one_full(three_particles)
+    stats = ParticleStatistics(three_particles, c, CATHODE_UM * UM)
+    before = stats.mean_concentration() * stats.volume
+    untouched = c.x.array.copy()
+    projection = OverfillReturn(three_particles, c, C_MAX, lambda: np.array([True, False, False]))
+    projection.apply()
+    after = stats.mean_concentration() * stats.volume
+    assert stats.mean_concentration()[0] / C_MAX == pytest.approx(1.0, rel=1e-12)
+    assert _global_max(three_particles, c) <= C_MAX * (1 + 1e-15)
+    np.testing.assert_allclose(after[1:], before[1:], rtol=1e-13)
+    assert projection.dropped_mol == pytest.approx(before[0] - after[0], rel=1e-9)
+    assert projection.dropped_mol == pytest.approx(0.05 / 1.05 * before[0], rel=1e-6)
+    z = c.function_space.tabulate_dof_coordinates()[:, 2] / UM
+    far = z > 5.0 + 1e-9  # nodes of particles 2 and 3 only
+    assert np.array_equal(c.x.array[far], untouched[far])
