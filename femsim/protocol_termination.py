@@ -21,13 +21,12 @@ import logging
 import re
 from typing import Any
 
-from femsim.protocol import ProtocolError
+from femsim.protocol import _CAPACITY_UNITS, _NUMBER, ProtocolError
 from femsim.units import C_M2_PER_MAH_CM2
 
 LOG = logging.getLogger(__name__)
 
-_CAPACITY_UNITS = {"mah/cm2": 1.0, "mah/cm^2": 1.0, "mah/cm²": 1.0, "ah/m2": 0.1, "ah/m^2": 0.1, "ah/m²": 0.1}
-_FORM = re.compile(r"\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(%|[a-z][a-z/^²0-9]*)\s+capacity\s*", re.I)
+_FORM = re.compile(rf"\s*({_NUMBER})\s*(%|[a-z][a-z/^²0-9]*)\s+capacity\s*", re.I)
 
 
 @dataclasses.dataclass(frozen=True)

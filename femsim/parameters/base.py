@@ -26,13 +26,18 @@ def param(value: Any, unit: str, source: str, doc: str = "") -> Any:
 LOG1P_SERIES_BELOW = 1e-4
 
 
+def _log1p_series(z: Any) -> Any:
+    """z − z²/2 + z³/3: ln(1 + z) below ``LOG1P_SERIES_BELOW`` (numbers, UFL, PyBaMM)."""
+    return z * (1.0 - z * (0.5 - z / 3.0))
+
+
 def _ufl_log1p(z: Any) -> Any:
     """ln(1 + z) for z ≥ 0 that keeps its value for small z: ``ln(1 + z)`` rounds 1 + z to 1 below
     z ≈ 1e-16 and returns 0 while its UFL derivative 1/(1 + z) stays 1, so the Jacobian of an
     expression with a vanishing z would be that of a different function than its residual."""
     import ufl
 
-    return ufl.conditional(ufl.lt(z, LOG1P_SERIES_BELOW), z * (1.0 - z * (0.5 - z / 3.0)), ufl.ln(1.0 + z))
+    return ufl.conditional(ufl.lt(z, LOG1P_SERIES_BELOW), _log1p_series(z), ufl.ln(1.0 + z))
 
 
 class _UflMath:
@@ -93,7 +98,7 @@ def _softplus(y: Any, width: float) -> Any:
         import pybamm
 
         z = pybamm.exp(-abs(y) / width)
-        series = (z < LOG1P_SERIES_BELOW) * (z * (1.0 - z * (0.5 - z / 3.0)))
+        series = (z < LOG1P_SERIES_BELOW) * _log1p_series(z)
         return pybamm.maximum(y, 0.0) + width * (series + (z >= LOG1P_SERIES_BELOW) * pybamm.log(1.0 + z)) + floor
     m = math_for(y)
     return m.max(y, 0.0 * y) + width * m.log1p(m.exp(-abs(y) / width)) + floor

@@ -107,7 +107,7 @@ class OverfillReturn:
         # the connected particles cannot hold it all: they are filled to c_max and the rest, lithium
         # the regularised kinetics pushed past what the connected electrode holds, is dropped (logged);
         # left there, it made the next charge start against the regularisation's barrier (a dying
-        # electrode's last connected particles: dt ~1e-3 s for minutes)
+        # electrode's last connected particles: dt ~0.01 s for minutes)
         dropped = max(spread - room_left, 0.0)
         spread -= dropped
         if spread > 0.0:
