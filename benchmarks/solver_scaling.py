@@ -200,7 +200,10 @@ def worker(args: argparse.Namespace) -> None:
     sim.solve_mechanics = solve_mechanics
 
     def on_step(rec):
-        accepted["n"] += 1
+        # the initial state (t = 0) is recorded through the same hook: it is not a step (runs before
+        # this fix stopped one accepted step short of --steps)
+        if rec.time_s > 0.0:
+            accepted["n"] += 1
 
     ev0 = {e: PETSc.Log.Event(e).getPerfInfo()["time"] for e in EVENTS}
     orig_run = sim.run
