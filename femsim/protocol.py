@@ -39,8 +39,9 @@ _CURRENT_UNITS = {"a/m2": 1.0, "a/m^2": 1.0, "a/m²": 1.0, "ma/cm2": 10.0, "ma/c
                   "a/cm2": 1e4, "a/cm^2": 1e4}
 _VOLTAGE_UNITS = {"v": 1.0, "mv": 1e-3}
 #: capacity units → factor to mAh/cm²
-_CAPACITY_UNITS = {"mah/cm2": 1.0, "mah/cm^2": 1.0, "mah/cm²": 1.0, "ah/m2": 0.1, "ah/m^2": 0.1, "ah/m²": 0.1}
-_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+CAPACITY_UNITS_TO_MAH_CM2 = {"mah/cm2": 1.0, "mah/cm^2": 1.0, "mah/cm²": 1.0, "ah/m2": 0.1, "ah/m^2": 0.1, "ah/m²": 0.1}
+#: a decimal number in a protocol text (regular expression)
+NUMBER_PATTERN = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 #: default length of a step given no ``for``: CC steps 1.25 × (1 h / C-rate), holds 1 h
 DEFAULT_HOLD_S = 3600.0
 
@@ -94,7 +95,7 @@ class Step:
 
 
 def _number(token: str, what: str) -> float:
-    if not re.fullmatch(_NUMBER, token):
+    if not re.fullmatch(NUMBER_PATTERN, token):
         raise ProtocolError(f"{what}: not a number: {token!r}")
     return float(token)
 
@@ -102,7 +103,7 @@ def _number(token: str, what: str) -> float:
 def _split_value(text: str) -> tuple[str, str]:
     """'4.5 V' / '4.5V' / 'C/20' / '5C' → (number text, unit text)."""
     text = text.strip()
-    m = re.fullmatch(rf"({_NUMBER})\s*(.*)", text)
+    m = re.fullmatch(rf"({NUMBER_PATTERN})\s*(.*)", text)
     if m:
         return m.group(1), m.group(2).strip().lower()
     return "", text.lower()
@@ -131,7 +132,7 @@ def parse_time(text: str) -> float:
 def parse_current(text: str, one_c_A_m2: float) -> float:
     """'5C', 'C/3', '0.5 C', '20 A/m2', '2 mA/cm2' → current density magnitude (A/m²)."""
     t = text.strip().lower().replace(" ", "")
-    m = re.fullmatch(rf"c/({_NUMBER})", t)
+    m = re.fullmatch(rf"c/({NUMBER_PATTERN})", t)
     if m:
         den = float(m.group(1))
         if den <= 0:
@@ -182,8 +183,8 @@ def _condition(text: str, kind: str, one_c: float) -> dict[str, float]:
         if kind == "rest":
             raise ProtocolError("a rest ends on time only ('Rest for 10 minutes')")
         return {"until_voltage_V": parse_voltage(text)}
-    if unit in _CAPACITY_UNITS:
-        value = float(num) * _CAPACITY_UNITS[unit]
+    if unit in CAPACITY_UNITS_TO_MAH_CM2:
+        value = float(num) * CAPACITY_UNITS_TO_MAH_CM2[unit]
         if value <= 0:
             raise ProtocolError(f"a capacity must be > 0, got {text.strip()!r}")
         if kind == "rest":

@@ -21,12 +21,12 @@ import logging
 import re
 from typing import Any
 
-from femsim.protocol import _CAPACITY_UNITS, _NUMBER, ProtocolError
+from femsim.protocol import CAPACITY_UNITS_TO_MAH_CM2, NUMBER_PATTERN, ProtocolError
 from femsim.units import C_M2_PER_MAH_CM2
 
 LOG = logging.getLogger(__name__)
 
-_FORM = re.compile(rf"\s*({_NUMBER})\s*(%|[a-z][a-z/^²0-9]*)\s+capacity\s*", re.I)
+_FORM = re.compile(rf"\s*({NUMBER_PATTERN})\s*(%|[a-z][a-z/^²0-9]*)\s+capacity\s*", re.I)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,11 +57,11 @@ def parse_termination(text: str) -> Termination:
         if not 0.0 < value < 100.0:
             raise ProtocolError(f"{text.strip()!r}: the percentage must be in (0, 100)")
         return Termination(text.strip(), fraction=value / 100.0)
-    if unit not in _CAPACITY_UNITS:
+    if unit not in CAPACITY_UNITS_TO_MAH_CM2:
         raise ProtocolError(f"{text.strip()!r}: unknown capacity unit {unit!r} (mAh/cm2 or Ah/m2)")
     if value <= 0.0:
         raise ProtocolError(f"{text.strip()!r}: the capacity must be > 0")
-    return Termination(text.strip(), capacity_mAh_cm2=value * _CAPACITY_UNITS[unit])
+    return Termination(text.strip(), capacity_mAh_cm2=value * CAPACITY_UNITS_TO_MAH_CM2[unit])
 
 
 def cycle_discharge_capacity(step_log: list[dict[str, Any]], cycle: int) -> float:

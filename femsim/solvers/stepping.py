@@ -290,9 +290,9 @@ class ProtocolStepper:
         for cb in self.on_step_end:
             cb(entry)
         st.step_started = False
-        if reason == "end_time" or st.finished:  # a callback may end the run (protocol.termination)
-            st.termination = "end_time" if reason == "end_time" else st.termination
-            st.finished = True
+        if reason == "end_time":
+            st.termination, st.finished = "end_time", True
+        if st.finished:  # (also when a callback ended the run: protocol.termination)
             return
         st.step_index += 1
         if st.step_index >= len(self.steps):
