@@ -1,5 +1,12 @@
-"""SNES callbacks of the coupled solve: a residual without lifting, a lazily assembled
-(lagged) Jacobian, and a matrix-free finite-difference Jacobian action.
+"""SNES callbacks of the coupled solve: a residual without lifting, a Jacobian assembled block
+by block, a lazily assembled (lagged) Jacobian, and a matrix-free finite-difference Jacobian action.
+
+DOLFINx's blocked assemblers pack the coefficients of *every* block form before assembling the
+first one; :class:`BlockCoefficients` packs each block's coefficients only when that block is
+assembled, so that at most one block's are held at a time. On the half-cell Jacobian (16 block
+forms) that transient was 177 MB on the 105,762-cell 5C mesh (1.7 kB per cell, 21 MB for the
+largest block), i.e. ≈ 1.8 GB per rank on the whole-region mesh at 1M cells per rank
+(benchmarks/results/region_120_whole/README.md, "Memory").
 
 They serve the presets of :mod:`femsim.solvers.presets` (``chord``: :class:`LazyJacobian`;
 ``newton-krylov``: :class:`LazyJacobian` with a :class:`DifferenceJacobian` operator).
@@ -7,7 +14,64 @@ They serve the presets of :mod:`femsim.solvers.presets` (``chord``: :class:`Lazy
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any
+
+
+class BlockCoefficients(Sequence[Any]):
+    """The packed coefficients of a sequence of forms (a row of blocks, or the residual blocks),
+    each packed by ``dolfinx.fem.pack_coefficients`` when it is indexed or iterated to, and not
+    kept: what DOLFINx's blocked ``assemble_vector`` / ``assemble_matrix`` accept as ``coeffs``.
+    A nested sequence (the rows of a blocked Jacobian) gives a :class:`BlockCoefficients` per row.
+    None entries (absent blocks) give None."""
+
+    def __init__(self, forms: Sequence[Any]):
+        self.forms = forms
+
+    def __len__(self) -> int:
+        return len(self.forms)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return BlockCoefficients(self.forms[index])
+        form = self.forms[index]
+        if form is None:
+            return None
+        if isinstance(form, Sequence):
+            return BlockCoefficients(form)
+        from femsim.mpi import import_dolfinx
+
+        import_dolfinx()
+        from dolfinx.fem import pack_coefficients
+
+        return pack_coefficients(form)
+
+    def __iter__(self) -> Iterator[Any]:
+        for index in range(len(self.forms)):
+            yield self[index]
+
+
+def assemble_jacobian_by_block(snes: Any, x: Any, J: Any, P: Any, u: Any, jacobian: Any, preconditioner: Any,
+                               bcs: Any) -> None:
+    """SNES Jacobian callback: ``dolfinx.fem.petsc.assemble_jacobian`` with each block's
+    coefficients packed only while that block is assembled (:class:`BlockCoefficients`)."""
+    from petsc4py import PETSc
+
+    from femsim.mpi import import_dolfinx
+
+    import_dolfinx()
+    import dolfinx.fem.petsc as fem_petsc
+    import dolfinx.la.petsc as la_petsc
+
+    la_petsc._ghost_update(x, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)  # type: ignore[arg-type]
+    fem_petsc.assign(x, u)
+    for matrix, forms in ((J, jacobian), (P, preconditioner)):
+        if forms is None or matrix is None:
+            continue
+        coeffs = BlockCoefficients(forms) if isinstance(forms, Sequence) else None
+        matrix.zeroEntries()
+        fem_petsc.assemble_matrix(matrix, forms, bcs, diag=1.0, coeffs=coeffs)  # type: ignore[misc]
+        matrix.assemble()
 
 
 def residual_without_lifting(snes: Any, x: Any, b: Any, u: Any, residual: Any, jacobian: Any, bcs: Any,
@@ -16,7 +80,8 @@ def residual_without_lifting(snes: Any, x: Any, b: Any, u: Any, residual: Any, j
 
     Does what ``dolfinx.fem.petsc.assemble_residual`` does minus the lifting, which with no
     boundary conditions adds nothing but still packs the coefficients of every Jacobian block
-    (a third of the residual's cost on the 5C mesh).
+    (a third of the residual's cost on the 5C mesh), and with each block's coefficients packed
+    only while that block is assembled (:class:`BlockCoefficients`).
     """
     from petsc4py import PETSc
 
@@ -36,7 +101,8 @@ def residual_without_lifting(snes: Any, x: Any, b: Any, u: Any, residual: Any, j
         b.setAttr("_blocks", _blocks)
         x.setAttr("_blocks", _blocks)
     la_petsc._zero_vector(b)
-    fem_petsc.assemble_vector(b, residual)
+    fem_petsc.assemble_vector(b, residual, coeffs=BlockCoefficients(residual) if isinstance(residual, list | tuple)
+                              else None)
     la_petsc._ghost_update(b, PETSc.InsertMode.ADD, PETSc.ScatterMode.REVERSE)  # type: ignore[arg-type]
     la_petsc._ghost_update(b, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)  # type: ignore[arg-type]
 

@@ -156,7 +156,7 @@ class NewtonSolver:
         import dolfinx.fem.petsc
         from petsc4py import PETSc
 
-        from femsim.solvers.callbacks import LazyJacobian, residual_without_lifting
+        from femsim.solvers.callbacks import LazyJacobian, assemble_jacobian_by_block, residual_without_lifting
 
         # options left in PETSc's global database under this prefix by an earlier problem (the field
         # split keeps its sub-solver options there) must not reach this one
@@ -179,6 +179,8 @@ class NewtonSolver:
         snes: Any = problem.solver
         b, (_, args, kwargs) = snes.getFunction()
         snes.setFunction(residual_without_lifting, b, args=args, kargs=kwargs)
+        J, P, (_, args, kwargs) = snes.getJacobian()
+        snes.setJacobian(assemble_jacobian_by_block, J, P, args=args, kargs=kwargs)
         if preset in presets.LAGGED_PRESETS and not initialisation:
             step = presets.KRYLOV_DIFFERENCE_STEP if preset == "newton-krylov" else None
             self.lazy_jacobian = LazyJacobian(problem.solver, problem.x, difference_step=step)

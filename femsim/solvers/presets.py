@@ -324,12 +324,17 @@ class MigrationEliminationPC:
         from petsc4py import PETSc
 
         _, P = pc.getOperators()
+        T = self._build_T(P)
+        if self.M is None:
+            self.M = T.matMult(P)
+        else:
+            # in place (MAT_REUSE_MATRIX: T and P keep their nonzero patterns): no second copy of
+            # T·J while the old one is alive, and the inner field split sees the same matrix with
+            # the same pattern, so it refills its sub-matrices instead of extracting new ones
+            T.matMult(P, self.M)
         if self.T is not None:
             self.T.destroy()
-        self.T = self._build_T(P)
-        if self.M is not None:
-            self.M.destroy()
-        self.M = self.T.matMult(P)
+        self.T = T
         if self.inner is None:
             self.inner = PETSc.PC().create(P.comm)
             self.inner.setOptionsPrefix(self.prefix)

@@ -21,7 +21,13 @@ import ufl  # noqa: E402
 from mpi4py import MPI  # noqa: E402
 from petsc4py import PETSc  # noqa: E402
 
-from femsim.solvers.callbacks import DifferenceJacobian, LazyJacobian, residual_without_lifting  # noqa: E402
+from femsim.solvers.callbacks import (  # noqa: E402
+    BlockCoefficients,
+    DifferenceJacobian,
+    LazyJacobian,
+    assemble_jacobian_by_block,
+    residual_without_lifting,
+)
 
 pytestmark = pytest.mark.parallel
 
@@ -63,6 +69,39 @@ def test_residual_without_lifting_equals_dolfinx_residual() -> None:
     problem.solver.computeFunction(problem.x, got)
     assert _block_sums(problem, got) == pytest.approx((2.0**3 - 1.0, 0.5 - 2.0), rel=1e-12)
     np.testing.assert_allclose(got.getArray(), reference.getArray(), rtol=1e-13, atol=1e-15)
+
+
+def test_jacobian_by_block_equals_dolfinx_jacobian() -> None:
+    problem = _problem("test_cb_jac_", {}, 1.7, 0.4)
+    snes, x = problem.solver, problem.x
+    dolfinx.fem.petsc.assign(problem.u, x)
+    reference = problem.A.duplicate()
+    snes.computeJacobian(x, reference, reference)
+    J, P, (_, args, kwargs) = snes.getJacobian()
+    snes.setJacobian(assemble_jacobian_by_block, J, P, args=args, kargs=kwargs)
+    got = problem.A.duplicate()
+    snes.computeJacobian(x, got, got)
+    # the (u, u) block at a constant state: stiffness + 3·1.7² mass, whose entries sum to 3·1.7²·|Ω|
+    ones, row_sums = got.createVecRight(), got.createVecLeft()
+    ones.set(1.0)
+    got.mult(ones, row_sums)
+    assert _block_sums(problem, row_sums) == pytest.approx((3 * 1.7**2, 1.0 - 1.0), abs=1e-12)
+    got.axpy(-1.0, reference)
+    assert reference.norm() > 1.0 and got.norm() <= 1e-13 * reference.norm()
+
+
+def test_block_coefficients_pack_each_form_when_indexed() -> None:
+    problem = _problem("test_cb_coeffs_", {}, 1.0, 1.0)
+    residual, jacobian = problem.F, problem.J
+    packed = BlockCoefficients(residual)
+    assert len(packed) == 2 and len(list(packed)) == 2 and len(packed[0:1]) == 1
+    direct = dolfinx.fem.pack_coefficients(residual[0])
+    assert packed[0].keys() == direct.keys()
+    for key in direct:
+        np.testing.assert_array_equal(packed[0][key], direct[key])
+    rows = BlockCoefficients(jacobian)
+    assert isinstance(rows[0], BlockCoefficients) and len(rows[1]) == 2
+    assert BlockCoefficients([None])[0] is None
 
 
 def test_difference_jacobian_action_matches_the_assembled_jacobian() -> None:
