@@ -18,7 +18,8 @@ REGION = Path(__file__).resolve().parents[2] / "cases" / "region"
 
 @pytest.mark.parametrize("name, n, box", [("region_40", 208, (40, 40, 40)), ("region_60", 468, (60, 60, 40)),
                                           ("region_120", 1872, (120, 120, 40)),
-                                          ("region_120_coarse", 1872, (120, 120, 40))])
+                                          ("region_120_coarse", 1872, (120, 120, 40)),
+                                          ("region_120_x126", 1872, (120, 120, 40))])
 def test_region_case_table_fraction_and_preflight(name: str, n: int, box: tuple[float, ...]) -> None:
     case = load_case(REGION / f"{name}.toml")
     assert tuple(case.geometry.box_um) == box
