@@ -5,8 +5,8 @@ DOLFINx's blocked assemblers pack the coefficients of *every* block form before 
 first one; :class:`BlockCoefficients` packs each block's coefficients only when that block is
 assembled, so that at most one block's are held at a time. On the half-cell Jacobian (16 block
 forms) that transient was 177 MB on the 105,762-cell 5C mesh (1.7 kB per cell, 21 MB for the
-largest block), i.e. ≈ 1.8 GB per rank on the whole-region mesh at 1M cells per rank
-(benchmarks/results/region_120_whole/README.md, "Memory").
+largest block); at that rate ≈ 1.7 GB per rank at 1M cells per rank (docs/solver_internals.md,
+"Memory of the coupled solve").
 
 They serve the presets of :mod:`femsim.solvers.presets` (``chord``: :class:`LazyJacobian`;
 ``newton-krylov``: :class:`LazyJacobian` with a :class:`DifferenceJacobian` operator).
@@ -101,7 +101,7 @@ def residual_without_lifting(snes: Any, x: Any, b: Any, u: Any, residual: Any, j
         b.setAttr("_blocks", _blocks)
         x.setAttr("_blocks", _blocks)
     la_petsc._zero_vector(b)
-    fem_petsc.assemble_vector(b, residual, coeffs=BlockCoefficients(residual) if isinstance(residual, list | tuple)
+    fem_petsc.assemble_vector(b, residual, coeffs=BlockCoefficients(residual) if isinstance(residual, Sequence)
                               else None)
     la_petsc._ghost_update(b, PETSc.InsertMode.ADD, PETSc.ScatterMode.REVERSE)  # type: ignore[arg-type]
     la_petsc._ghost_update(b, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)  # type: ignore[arg-type]
