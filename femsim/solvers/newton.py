@@ -124,6 +124,9 @@ class NewtonSolver:
         self._build()
         #: dt (s) of the Jacobian held by a lagged preset (None: refresh at the next solve)
         self.jacobian_dt: float | None = None
+        #: chord: iterations of the step that last factored, and of each step solved since on its factors
+        self._fresh_iterations = 0
+        self._stale_iterations: list[int] = []
         #: the stepper grows dt after a step that needed at most this many iterations
         self.easy_newton_iterations = solver_section.easy_newton_iterations * (
             presets.CHORD_ITERATION_FACTOR if self.preset in presets.CHORD_BUDGET_PRESETS else 1)
@@ -204,6 +207,9 @@ class NewtonSolver:
         r = presets.LAGGED_PRESETS[self.preset][1]
         if self.jacobian_dt is None or not 1.0 / r <= dt / self.jacobian_dt <= r:
             self.refresh_jacobian()
+        elif self.preset == "chord" and presets.chord_factors_stale(self._stale_iterations, self._fresh_iterations):
+            LOG.debug("chord factors stale (%s iterations per step): refreshed", self._stale_iterations)
+            self.refresh_jacobian()
 
     def recover(self) -> None:
         """After a failed solve: a fresh Jacobian for lagged presets, and a lagged preconditioner
@@ -248,6 +254,7 @@ class NewtonSolver:
         from petsc4py import PETSc
 
         broken = False
+        assemblies = self.jacobian_assemblies
         try:
             self.problem.solve()
         except PETSc.Error as exc:  # a linear-solver breakdown inside SNES (PETSc error code)
@@ -263,7 +270,17 @@ class NewtonSolver:
         its = self.snes.getIterationNumber()
         ok = bool(self.comm.allreduce(ok, op=_mpi("LAND")))
         self.broken = bool(self.comm.allreduce(broken, op=_mpi("LOR")))
+        if assemblies is not None:
+            self._record_step(ok, its, self.jacobian_assemblies != assemblies)
         return ok, its, why
+
+    def _record_step(self, ok: bool, its: int, factored: bool) -> None:
+        """Lagged presets: remember the iterations per solve on the present factors (the stale test
+        of :meth:`prepare_step`)."""
+        if factored:
+            self._fresh_iterations, self._stale_iterations = its, []
+        elif ok:
+            self._stale_iterations = self._stale_iterations[-presets.CHORD_STALE_STEPS:] + [its]
 
 
 def _mpi(name: str) -> Any:
