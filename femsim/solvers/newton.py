@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from femsim.solvers import presets
+from femsim.solvers import field_split, presets
 
 LOG = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ class NewtonSolver:
         if preset in presets.LAGGED_PRESETS and not initialisation:
             step = presets.KRYLOV_DIFFERENCE_STEP if preset == "newton-krylov" else None
             self.lazy_jacobian = LazyJacobian(problem.solver, problem.x, difference_step=step)
-        self.preconditioner = presets.configure_field_split(problem, self.unknowns, options, prefix)
+        self.preconditioner = field_split.configure_field_split(problem, self.unknowns, options, prefix)
         return problem, preset
 
     # -- the lagged Jacobian ------------------------------------------------------------------------
