@@ -292,6 +292,10 @@ def step_text_from_table(table: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+#: ``[protocol]`` keys that only the one-CC-step shorthand uses: an error next to ``steps``
+SHORTHAND_ONLY_KEYS = ("mode", "voltage_cutoff_V", "rest_s")
+
+
 def build_steps(protocol: Any, given: set[str] | None = None) -> tuple[list[Step], list[str]]:
     """The step list of a ``[protocol]`` section (one cycle) and the problems found.
 
@@ -314,7 +318,7 @@ def build_steps(protocol: Any, given: set[str] | None = None) -> tuple[list[Step
         if protocol.rest_s > 0:
             shorthand.append(parse_step(f"Rest for {protocol.rest_s!r} seconds", one_c))
         return shorthand, problems
-    for key in ("mode", "voltage_cutoff_V", "rest_s"):
+    for key in SHORTHAND_ONLY_KEYS:
         if key in given:
             problems.append(f"protocol.{key}: not used with protocol.steps (write it as a step)")
     entries: list[tuple[str, Any]] = []

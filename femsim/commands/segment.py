@@ -7,6 +7,7 @@ See :mod:`femsim.segmentation.pipeline` for the stages and their defaults and
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 
 HELP = "segment a tomography volume/slice into particles, damage classes, depth profile and network"
@@ -153,9 +154,12 @@ def run(args: argparse.Namespace) -> int:
                            max_sphere_overlap=None if args.keep_overlaps else args.max_sphere_overlap,
                            map_path=args.map, map_dataset=args.map_dataset, map_shell_um=args.map_shell)
     cc = rep["class_counts"]
+    mean_r = rep["mean_equivalent_radius_um"]
+    radius = (f"mean equivalent radius {mean_r:.3f} µm" if math.isfinite(mean_r)
+              else "no mean equivalent radius (every particle touches the border)")
     print(f"{rep['n_particles']} particles ({rep['n_interior_particles']} not touching the border), "
           f"{rep['n_fragments']} fragments below {rep['fragment_limit']['min_radius_um']:g} µm, "
-          f"mean equivalent radius {rep['mean_equivalent_radius_um']:.3f} µm; "
+          f"{radius}; "
           f"least/mild/severe {cc['least']}/{cc['mild']}/{cc['severe']}; "
           f"{rep['elapsed_s']:.1f} s, peak {rep['peak_memory_mb']:.0f} MB")
     if "window" in rep:

@@ -68,10 +68,15 @@ def _drop_none(data: Any) -> Any:
 def build_points(sweep: Sweep) -> list[PlannedPoint]:
     """Each point's case dict, validated; raises InputError naming every bad point at once."""
     from femsim.case import load_case, parse_case
+    from femsim.protocol import SHORTHAND_ONLY_KEYS
 
     base_case = load_case(sweep.base)
     base = _drop_none(base_case.to_dict())
     here = sweep.source.parent
+    # the resolved base holds the shorthand's keys (defaults, or the base's own one CC step): where
+    # the point's protocol is a step list they are not the user's and would read as a conflict;
+    # the same keys set by the sweep itself stay, and are reported
+    own_keys = set(flatten(sweep.file.set)) | {a.key for a in sweep.file.axis}
     for key, value in flatten(sweep.file.set).items():
         set_dotted(base, key, _resolve_value(key, value, here))
     planned: list[PlannedPoint] = []
@@ -81,6 +86,11 @@ def build_points(sweep: Sweep) -> list[PlannedPoint]:
         data = copy.deepcopy(base)
         for key, value in point.params.items():
             set_dotted(data, key, _resolve_value(key, value, here))
+        protocol = data.get("protocol", {})
+        if "steps" in protocol or "step" in protocol:
+            for key in SHORTHAND_ONLY_KEYS:
+                if f"protocol.{key}" not in own_keys:
+                    protocol.pop(key, None)
         folder = sweep.folder / "points" / point.dirname
         data.setdefault("case", {})["name"] = f"{sweep.name} {point.label}".strip()
         data.setdefault("output", {})["folder"] = str(folder)

@@ -180,3 +180,23 @@ def test_diffusivity_axis_through_overrides(tmp_path):
                       file_name="bad.toml")
     with pytest.raises(InputError, match="difusivity"):
         build_points(load_sweep(bad))
+
+
+def test_step_list_cases_sweep_without_shorthand_conflicts(tmp_path):
+    """A base case with ``protocol.steps`` (the cycling cases) and a step list swept over a
+    shorthand base both plan: the resolved base's shorthand keys (mode, voltage_cutoff_V, rest_s)
+    are dropped where the point has a step list; the same keys set by the sweep are still errors."""
+    cycling = REPO / "cases" / "ci" / "tiny_cycling_5C.toml"
+    ok = write_sweep(tmp_path / "a", '[[axis]]\nkey = "solver.dt_max_s"\nvalues = [5.0, 8.0]\n',
+                     base=cycling, fast=False)
+    planned = build_points(load_sweep(ok))
+    assert [p.case.solver.dt_max_s for p in planned] == [5.0, 8.0]
+    assert all("mode" not in p.case_dict["protocol"] and p.case.protocol.cycles == 2 for p in planned)
+    steps = write_sweep(tmp_path / "b", '[[axis]]\nkey = "protocol.steps"\n'
+                        'values = [["Charge at 1C until 4.2 V"], ["Charge at 2C until 4.2 V", "Rest for 1 minute"]]\n')
+    texts = [[s.text for s in p.case.protocol.cycle_steps()] for p in build_points(load_sweep(steps))]
+    assert texts == [["Charge at 1C until 4.2 V"], ["Charge at 2C until 4.2 V", "Rest for 1 minute"]]
+    bad = write_sweep(tmp_path / "c", '[[axis]]\nkey = "protocol.rest_s"\nvalues = [1.0]\n', base=cycling,
+                      fast=False)
+    with pytest.raises(InputError, match=r"axis\[0\] \(protocol.rest_s = 1.0\): protocol.rest_s: not used"):
+        build_points(load_sweep(bad))
