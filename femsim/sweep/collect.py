@@ -3,7 +3,8 @@
 Columns: ``index, label, hash`` then one column per axis key (the dotted key as its name), then
 ``status, exit_status, error``, the run summary values (units in the names, see
 ``docs/results_format.md``), the state-of-charge spread across depth (separator-side minus
-collector-side 10-µm window, at 150 s and at the end of the run), the scheduler ids and the folder.
+collector-side 10-µm window, at 150 s and at the end of the run), the cycling and damage columns
+(:mod:`femsim.sweep.cycle_columns`), the scheduler ids and the folder.
 The table is written as CSV, and also as Parquet when pyarrow is installed. Identical whatever
 executor ran the points.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from femsim.io.atomic import atomic_open, write_csv
+from femsim.sweep.cycle_columns import CYCLE_KEYS, cycle_columns
 from femsim.sweep.state import PointState, sweep_states
 
 LOG = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ def row_of(state: PointState, param_keys: list[str]) -> dict[str, Any]:
                slurm_array_task_id=env.get("SLURM_ARRAY_TASK_ID") or task.get("array_task_id") or None,
                hostname=env.get("hostname"), log=str(state.log) if state.log.is_file() else None,
                folder=str(state.folder))
+    row.update(cycle_columns(state.folder) if state.run else dict.fromkeys(CYCLE_KEYS))
     return row
 
 
@@ -75,7 +78,8 @@ def table(manifest: dict[str, Any], states: list[PointState] | None = None) -> t
     """(columns, rows) of the results table."""
     states = states if states is not None else sweep_states(manifest)
     keys = list(manifest.get("param_keys", []))
-    columns = ["index", "label", "hash", *keys, "status", "exit_status", "error", *SUMMARY_KEYS, *EXTRA_KEYS]
+    columns = ["index", "label", "hash", *keys, "status", "exit_status", "error", *SUMMARY_KEYS, *CYCLE_KEYS,
+               *EXTRA_KEYS]
     return columns, [row_of(s, keys) for s in states]
 
 

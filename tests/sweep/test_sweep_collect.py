@@ -68,3 +68,31 @@ def test_parquet_beside_csv_when_pyarrow_is_present(tmp_path):
     files = write_table(columns, rows, tmp_path / "results.csv")
     assert files[1].suffix == ".parquet"
     assert pq.read_table(files[1]).num_rows == 4
+
+
+def test_cycle_and_damage_columns(tmp_path):
+    """A cycling point's cycles.csv and damage_profile.csv give its retention, coulombic efficiency,
+    last-cycle peak stress and severe fractions; a CC point leaves them empty."""
+    m = _manifest(tmp_path)
+    p0, p1 = (Path(e["folder"]) for e in m["points"][:2])
+    for p, c in ((p0, 1.0), (p1, 2.0)):
+        write_json(p / "run.json", {"status": "finished", "case": {"protocol": {"c_rate": c}}, "summary": {}})
+    (p0 / "cycles.csv").write_text(
+        "cycle,charge_capacity_mAh_cm2,discharge_capacity_mAh_cm2,coulombic_efficiency,peak_sigma_1_surface_p95_Pa\n"
+        "1,1.00,0.98,0.98,1.0e9\n2,0.97,0.96,0.9896907216,1.1e9\n3,0.95,0.931,0.98,nan\n")
+    (p0 / "damage_profile.csv").write_text(
+        "cycle,depth_min_um,depth_max_um,n_particles,fraction_least,fraction_mild,fraction_severe\n"
+        "2,0,10,10,0.5,0.3,0.2\n2,10,20,10,0.9,0.1,0.0\n"
+        "3,10,20,30,0.8,0.1,0.1\n3,0,10,10,0.2,0.4,0.4\n")
+    columns, rows = table(m, sweep_states(m))
+    assert columns.index("cycles_completed") > columns.index("wall_time_s")
+    r = rows[0]
+    assert r["cycles_completed"] == 3 and r["discharge_capacity_first_mAh_cm2"] == pytest.approx(0.98)
+    assert r["capacity_retention"] == pytest.approx(0.931 / 0.98, rel=1e-12)
+    assert r["coulombic_efficiency_mean"] == pytest.approx((0.98 + 0.9896907216 + 0.98) / 3, rel=1e-12)
+    assert r["coulombic_efficiency_last"] == pytest.approx(0.98)
+    assert r["peak_sigma_1_surface_p95_last_cycle_Pa"] is None  # nan in the file: no number
+    assert r["severe_fraction_last"] == pytest.approx((10 * 0.4 + 30 * 0.1) / 40, rel=1e-12)
+    assert r["severe_fraction_separator_last"] == 0.4 and r["severe_fraction_collector_last"] == 0.1
+    assert all(rows[1][k] is None for k in ("cycles_completed", "capacity_retention", "severe_fraction_last"))
+    assert all(rows[3][k] is None for k in ("cycles_completed", "severe_fraction_last"))  # not run
