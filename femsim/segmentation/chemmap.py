@@ -47,7 +47,7 @@ def read_map(path: str | os.PathLike, image_shape: tuple[int, ...], voxel_size_u
     """
     from femsim.segmentation import io
 
-    vol = io.read_image(path, voxel_size_um, dataset, crop, downsample, max_memory_gb)
+    vol = io.read_image(path, voxel_size_um, dataset, crop, downsample, max_memory_gb, colour=False)
     if vol.data.shape != tuple(image_shape):
         raise InputError(f"map has shape {'x'.join(map(str, vol.data.shape))}, the image "
                          f"{'x'.join(map(str, image_shape))}: a chemical map must be co-registered "

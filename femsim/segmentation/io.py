@@ -7,7 +7,11 @@ Supported inputs (the format is chosen from the path):
 * NumPy ``.npy`` (memory-mapped) and ``.npz`` (``dataset`` = key; the only/first array otherwise);
 * HDF5 ``.h5``/``.hdf5``/``.hdf``/``.nxs`` (``dataset`` = path inside the file, or ``FILE:/path``).
 
-Arrays are (z, y, x) for volumes and (y, x) for slices; voxels are assumed cubic. The voxel size
+Arrays are (z, y, x) for volumes and (y, x) for slices; voxels are assumed cubic. Length-1 axes
+are dropped (a slice stored as (1, y, x) is a slice; ``--crop`` names the axes that remain), and a
+colour TIFF (RGB/RGBA, grey + alpha; pages or slices) is read as grey: its first channel when the
+colour channels are equal, else its luma (a chemical map in colour is refused)
+(:mod:`femsim.segmentation.image_axes`). The voxel size
 (µm) comes from the command line when given, otherwise from metadata: ImageJ ``spacing``/``unit``
 and the TIFF resolution tags, an HDF5 attribute ``voxel_size_um`` / ``element_size_um``, or an
 ``.npz`` key ``voxel_size_um``.
@@ -30,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from femsim.errors import InputError
+from femsim.segmentation.image_axes import colour_to_grey, squeezed_index
 
 log = logging.getLogger(__name__)
 
@@ -177,20 +182,27 @@ def _tiff_voxel_size(tif: Any) -> float | None:
     return None
 
 
-def _read_tiff(path: Path, crop: tuple[slice, ...] | None, downsample: int, max_gb: float | None
-               ) -> tuple[np.ndarray, float | None]:
+def _read_tiff(path: Path, crop: tuple[slice, ...] | None, downsample: int, max_gb: float | None,
+               luma: bool = True) -> tuple[np.ndarray, float | None]:
     import tifffile
 
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
             shape = tuple(int(n) for n in series.shape)
+            # samples per pixel (tifffile's axis S): grey + alpha, RGB, RGBA (ImageJ's "RGB Color")
+            samples = series.axes.index("S") if "S" in series.axes and shape[series.axes.index("S")] in (2, 3, 4) \
+                else None
+            shape = tuple(n for k, n in enumerate(shape) if k != samples)
             shape = tuple(n for n in shape if n != 1) or shape
             if len(shape) not in (2, 3):
                 raise InputError(f"TIFF series of shape {series.shape} is neither a slice nor a volume", file=str(path))
             check_memory(_cropped_shape(shape, crop, downsample), str(path), crop is not None, downsample, max_gb)
             vs = _tiff_voxel_size(tif)
-            if len(shape) == 2:
+            if samples is not None:
+                data = colour_to_grey(np.moveaxis(series.asarray(), samples, -1), str(path), luma=luma).reshape(shape)
+                data = data[crop] if crop else data
+            elif len(shape) == 2:
                 data = series.asarray().reshape(shape)
                 data = data[crop] if crop else data
             else:
@@ -209,8 +221,8 @@ def _read_tiff(path: Path, crop: tuple[slice, ...] | None, downsample: int, max_
     return data, vs
 
 
-def _read_tiff_folder(path: Path, crop: tuple[slice, ...] | None, downsample: int, max_gb: float | None
-                      ) -> tuple[np.ndarray, float | None]:
+def _read_tiff_folder(path: Path, crop: tuple[slice, ...] | None, downsample: int, max_gb: float | None,
+                      luma: bool = True) -> tuple[np.ndarray, float | None]:
     import tifffile
 
     files = sorted(p for p in path.iterdir() if p.suffix.lower() in TIFF_SUFFIXES)
@@ -233,6 +245,8 @@ def _read_tiff_folder(path: Path, crop: tuple[slice, ...] | None, downsample: in
             img = tifffile.imread(files[i])
         except Exception as exc:
             raise InputError(f"cannot read TIFF slice ({type(exc).__name__}: {exc})", file=str(files[i])) from None
+        if img.ndim == 3 and img.shape[-1] in (2, 3, 4):  # colour slices
+            img = colour_to_grey(img, str(files[i]), announce=i == zs[0], luma=luma)
         if img.shape != (ny, nx):
             raise InputError(f"slice has shape {img.shape}, the first slice {(ny, nx)}", file=str(files[i]))
         slices.append(img[rest])
@@ -275,9 +289,10 @@ def _read_numpy(path: Path, dataset: str | None, crop: tuple[slice, ...] | None,
         raise
     except Exception as exc:
         raise InputError(f"cannot read NumPy file ({type(exc).__name__}: {exc})", file=str(path)) from None
-    _check_array(arr, str(path))
-    check_memory(_cropped_shape(arr.shape, crop, downsample), str(path), crop is not None, downsample, max_gb)
-    return np.asarray(arr[crop] if crop else arr), vs
+    shape, index = squeezed_index(tuple(arr.shape), crop, str(path))
+    _check_array(arr.reshape(shape), str(path))
+    check_memory(_cropped_shape(shape, crop, downsample), str(path), crop is not None, downsample, max_gb)
+    return np.asarray(arr[index]), vs
 
 
 def _read_hdf5(path: Path, dataset: str | None, crop: tuple[slice, ...] | None, downsample: int,
@@ -297,15 +312,16 @@ def _read_hdf5(path: Path, dataset: str | None, crop: tuple[slice, ...] | None, 
                 raise InputError(f"no dataset {dataset!r} in the HDF5 file", file=str(path))
             dset = fh[dataset]
             shape = tuple(int(n) for n in dset.shape)
-            if len(shape) not in (2, 3):
+            if len([n for n in shape if n != 1]) not in (2, 3):
                 raise InputError(f"dataset {dataset!r} has shape {shape}; expected 2D or 3D", file=str(path))
+            shape, index = squeezed_index(shape, crop, str(path))
             check_memory(_cropped_shape(shape, crop, downsample), str(path), crop is not None, downsample, max_gb)
             vs = None
             for attr in ("voxel_size_um", "element_size_um", "pixel_size_um"):
                 if attr in dset.attrs:
                     vs = float(np.asarray(dset.attrs[attr]).ravel()[-1])
                     break
-            data = dset[crop] if crop else dset[()]
+            data = dset[index]
     except InputError:
         raise
     except Exception as exc:
@@ -315,7 +331,7 @@ def _read_hdf5(path: Path, dataset: str | None, crop: tuple[slice, ...] | None, 
 
 def read_image(path: str | os.PathLike, voxel_size_um: float | None = None, dataset: str | None = None,
                crop: str | tuple[slice, ...] | None = None, downsample: int = 1,
-               max_memory_gb: float | None = None) -> Volume:
+               max_memory_gb: float | None = None, colour: bool = True) -> Volume:
     """Read a 2D slice or 3D volume and its voxel size.
 
     Args:
@@ -325,6 +341,8 @@ def read_image(path: str | os.PathLike, voxel_size_um: float | None = None, data
         crop: ``"z0:z1,y0:y1,x0:x1"`` (full-resolution voxels) or a tuple of slices.
         downsample: integer block-averaging factor applied after cropping (voxel size scales by it).
         max_memory_gb: memory budget for the segmentation (default 80 % of available memory).
+        colour: a colour TIFF whose channels differ is read as its luma (else refused; a grey image
+            saved as RGB is read as grey either way).
 
     Raises:
         InputError: missing/corrupt file, unsupported dtype or shape, empty image, bad voxel size,
@@ -344,9 +362,9 @@ def read_image(path: str | os.PathLike, voxel_size_um: float | None = None, data
         raise InputError(f"--downsample {downsample}: must be a positive integer")
     suffix = p.suffix.lower()
     if p.is_dir():
-        data, vs_meta = _read_tiff_folder(p, crop, downsample, max_memory_gb)
+        data, vs_meta = _read_tiff_folder(p, crop, downsample, max_memory_gb, colour)
     elif suffix in TIFF_SUFFIXES:
-        data, vs_meta = _read_tiff(p, crop, downsample, max_memory_gb)
+        data, vs_meta = _read_tiff(p, crop, downsample, max_memory_gb, colour)
     elif suffix in (".npy", ".npz"):
         data, vs_meta = _read_numpy(p, dataset, crop, downsample, max_memory_gb)
     elif suffix in HDF5_SUFFIXES:

@@ -96,6 +96,52 @@ def test_hdf5_dataset_path(tmp_path, vol8):
         io.read_image(path, dataset="missing")
 
 
+def test_single_slice_stored_as_a_volume_is_a_slice(tmp_path, vol8):
+    """(1, ny, nx) and (ny, nx, 1) arrays (HDF5 reconstructions, NumPy stacks) read as 2D slices,
+    the crop given on the axes that remain."""
+    img = vol8[2]
+    np.save(tmp_path / "a.npy", img[None])
+    np.save(tmp_path / "b.npy", img[..., None])
+    with h5py.File(tmp_path / "c.h5", "w") as fh:
+        fh.create_dataset("exchange/data", data=img[None], chunks=True)
+    for name in ("a.npy", "b.npy", "c.h5"):
+        vol = io.read_image(tmp_path / name, voxel_size_um=0.1)
+        assert vol.data.shape == (20, 24), name
+        np.testing.assert_array_equal(vol.data, img)
+        cropped = io.read_image(tmp_path / name, voxel_size_um=0.1, crop="2:9,3:")
+        np.testing.assert_array_equal(cropped.data, img[2:9, 3:])
+        assert cropped.offset_vox == (2, 3)
+    with pytest.raises(InputError, match=r"--crop has 3 axes, the image has 2 \(stored as 1x20x24"):
+        io.read_image(tmp_path / "a.npy", voxel_size_um=0.1, crop="0:1,2:9,3:")
+
+
+def test_colour_tiff_reads_as_grey(tmp_path, vol8):
+    """RGB / RGBA TIFF (ImageJ's "RGB Color"): equal channels give the grey image itself, colour its
+    luma; a folder of RGB slices is a grey volume."""
+    img = vol8[1]
+    tifffile.imwrite(tmp_path / "rgb.tif", np.stack([img] * 3, -1), photometric="rgb")
+    tifffile.imwrite(tmp_path / "rgba.tif", np.stack([img] * 3 + [np.full_like(img, 255)], -1), photometric="rgb",
+                     extrasamples=["unassalpha"])
+    tifffile.imwrite(tmp_path / "planar.tif", np.stack([img] * 3), photometric="rgb", planarconfig="separate")
+    for name in ("rgb.tif", "rgba.tif", "planar.tif"):
+        vol = io.read_image(tmp_path / name, voxel_size_um=0.1)
+        assert vol.data.shape == (20, 24) and vol.data.dtype == np.uint8, name
+        np.testing.assert_array_equal(vol.data, img)
+    colour = np.stack([img, vol8[2], vol8[3]], -1)
+    tifffile.imwrite(tmp_path / "colour.tif", colour, photometric="rgb")
+    vol = io.read_image(tmp_path / "colour.tif", voxel_size_um=0.1, crop="1:5,:")
+    luma = 0.299 * img.astype(np.float64) + 0.587 * vol8[2] + 0.114 * vol8[3]
+    np.testing.assert_allclose(vol.data, luma[1:5], rtol=1e-6)
+    with pytest.raises(InputError, match="colour.tif: a colour image \\(its channels differ\\)"):
+        io.read_image(tmp_path / "colour.tif", voxel_size_um=0.1, colour=False)  # a chemical map
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    for k in range(3):
+        tifffile.imwrite(stack / f"s{k:02d}.tif", np.stack([vol8[k]] * 3, -1), photometric="rgb")
+    vol = io.read_image(stack, voxel_size_um=0.1)
+    np.testing.assert_array_equal(vol.data, vol8[:3])
+
+
 def test_too_large_refused_with_hint(tmp_path, vol8):
     np.save(tmp_path / "v.npy", vol8)
     with pytest.raises(InputError) as err:
