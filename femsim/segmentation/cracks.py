@@ -80,20 +80,22 @@ def crack_types(labels: np.ndarray, image: np.ndarray, raw: np.ndarray, solid: n
 
 def add_crack_columns(table: dict[str, np.ndarray], labels: np.ndarray, void: np.ndarray, image: np.ndarray,
                       raw: np.ndarray, solid: np.ndarray, binary: bool, estimator: str = "unmix",
-                      shell_vox: int = 1) -> tuple[np.ndarray, np.ndarray, dict[str, float] | None]:
+                      shell_vox: int = 1, inside: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, dict[str, float] | None]:
     """Set ``crack_fraction_open``, ``crack_fraction_fine`` and ``crack_fraction`` (their sum) in
     ``table``; returns the open and fine crack masks (for the overlays) and the grey levels used
-    (None for two-phase or binary images, whose cracks all count as open)."""
+    (None for two-phase or binary images, whose cracks all count as open); ``inside``: the field of
+    view whose histogram gives the grey levels (default the whole image)."""
     from femsim.segmentation import filters, measure
 
-    levels = None if (binary or estimator != "unmix") else filters.three_phase_levels(image)
+    levels = None if (binary or estimator != "unmix") else filters.three_phase_levels(image, inside)
     if levels is not None:
         ct = crack_types(labels, image, raw, solid, levels, shell_vox)
         table["crack_fraction_open"], table["crack_fraction_fine"] = ct.open_fraction, ct.fine_fraction
         table["crack_fraction"] = ct.open_fraction + ct.fine_fraction
         return ct.open_mask, ct.fine_mask, ct.levels
     if estimator == "unmix" and not binary:
-        table["crack_fraction"] = measure.crack_fraction_unmixed(labels, void, raw, solid, shell_vox)
+        table["crack_fraction"] = measure.crack_fraction_unmixed(labels, void, raw, solid, shell_vox, inside)
     table["crack_fraction_open"] = table["crack_fraction"].copy()
     table["crack_fraction_fine"] = np.zeros(len(table["crack_fraction"]))
     return void, np.zeros(void.shape, dtype=bool), None

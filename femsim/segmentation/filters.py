@@ -110,22 +110,26 @@ def edges(image: np.ndarray, mode: str = "canny2d", sigma: float = 1.0, low_quan
     return filters.apply_hysteresis_threshold(grad, lo, hi)
 
 
-def _sample(image: np.ndarray) -> np.ndarray:
-    return image.ravel()[:: max(1, image.size // _HIST_SAMPLE)]
+def _sample(image: np.ndarray, inside: np.ndarray | None = None) -> np.ndarray:
+    """Every k-th voxel for the histogram statistics (``inside``: only those of the field of view)."""
+    step = max(1, image.size // _HIST_SAMPLE)
+    sample = image.ravel()[::step]
+    return sample if inside is None else sample[inside.ravel()[::step]]
 
 
-def three_phase_levels(image: np.ndarray) -> dict[str, float] | None:
+def three_phase_levels(image: np.ndarray, inside: np.ndarray | None = None) -> dict[str, float] | None:
     """Grey levels of void, intermediate (carbon-binder / fine-crack) and particle phases when the
     histogram has three phases, else None.
 
     Three-class Multi-Otsu thresholds t1 < t2; the intermediate class counts as a phase when the
     smoothed histogram has a peak inside (t1, t2) at least ``PEAK_RATIO`` (1.15) × its value at both thresholds and
-    holding at least 5 % of the voxels. Levels are the class medians.
+    holding at least 5 % of the voxels. Levels are the class medians. ``inside``: the voxels of the
+    field of view (:mod:`femsim.segmentation.field_of_view`; default all).
     """
     from scipy import ndimage
     from skimage import filters
 
-    sample = _sample(image)
+    sample = _sample(image, inside)
     try:
         t1, t2 = (float(t) for t in filters.threshold_multiotsu(sample, classes=3))
     except ValueError:
@@ -144,8 +148,8 @@ def three_phase_levels(image: np.ndarray) -> dict[str, float] | None:
             "particle": float(np.median(sample[sample > t2])), "t1": t1, "t2": t2}
 
 
-def threshold(image: np.ndarray, method: str = "auto", classes: int = 3, value: float | None = None
-              ) -> tuple[np.ndarray, float, str]:
+def threshold(image: np.ndarray, method: str = "auto", classes: int = 3, value: float | None = None,
+              inside: np.ndarray | None = None) -> tuple[np.ndarray, float, str]:
     """Separate bright particles from the background.
 
     Args:
@@ -153,6 +157,7 @@ def threshold(image: np.ndarray, method: str = "auto", classes: int = 3, value: 
         method: ``auto`` (binary input used as is, else Otsu), ``otsu``, ``multiotsu`` or ``binary``.
         classes: number of Multi-Otsu classes (the brightest is the particle phase).
         value: explicit threshold in normalised grey levels (overrides ``method``).
+        inside: the voxels whose histogram sets the threshold (the field of view; default all).
 
     Returns:
         (particle mask, threshold used, method used).
@@ -170,9 +175,9 @@ def threshold(image: np.ndarray, method: str = "auto", classes: int = 3, value: 
         return image > 0.5, 0.5, "binary"
     from skimage import filters
 
-    sample = _sample(image)
+    sample = _sample(image, inside)
     if method in ("auto", "phases3") and float(image.max()) > float(image.min()):
-        levels = three_phase_levels(image)
+        levels = three_phase_levels(image, inside)
         if levels is not None:
             return phases3_solid(image, levels), levels["t2"], "phases3"
         if method == "phases3":

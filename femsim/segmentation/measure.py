@@ -126,7 +126,7 @@ def measure_particles(labels: np.ndarray, void: np.ndarray, voxel_size_um: float
 
 
 def crack_fraction_unmixed(labels: np.ndarray, void: np.ndarray, raw: np.ndarray, solid: np.ndarray,
-                           shell_vox: int = 1) -> np.ndarray:
+                           shell_vox: int = 1, inside: np.ndarray | None = None) -> np.ndarray:
     """Partial-volume-aware crack fraction per label (1..n).
 
     Blur and a finite threshold make thin cracks look thinner than they are, so counting voxels
@@ -139,7 +139,8 @@ def crack_fraction_unmixed(labels: np.ndarray, void: np.ndarray, raw: np.ndarray
 
     Args:
         labels: particle envelopes (int), void: thresholded void voxels (bool), raw: normalised
-            grey image before the median filter, solid: thresholded particle voxels (bool).
+            grey image before the median filter, solid: thresholded particle voxels (bool),
+            inside: the field of view (the void grey is not taken from padding outside it).
     """
     from scipy import ndimage
 
@@ -148,6 +149,8 @@ def crack_fraction_unmixed(labels: np.ndarray, void: np.ndarray, raw: np.ndarray
     interior = (labels > 0) & (ndimage.maximum_filter(labels, size=size) == labels) & (
         ndimage.minimum_filter(labels, size=size) == labels)
     far_bg = (labels == 0) & ~ndimage.binary_dilation(labels > 0, iterations=2) & ~solid
+    if inside is not None:
+        far_bg &= inside
     deep = ndimage.binary_erosion((labels > 0) & solid & ~void, iterations=3)
     sample_p = raw[deep] if deep.any() else raw[interior & solid]
     sample_b = raw[far_bg]

@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from femsim.errors import InputError
-from femsim.segmentation import cracks, damage, filters, holes, measure, network, segment
+from femsim.segmentation import cracks, damage, field_of_view, filters, holes, measure, network, segment
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +164,8 @@ class Segmentation:
     fine_crack: np.ndarray | None = None
     crack_levels: dict[str, float] | None = None
     min_particle_voxels: int = 0
+    #: share of the image that is constant padding outside the field of view (field_of_view.py)
+    outside_fraction: float = 0.0
 
     @property
     def ndim(self) -> int:
@@ -197,9 +199,15 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
         timings[name] = round(now - t, 3)
         t = now
 
+    outside = field_of_view.outside_mask(image, source)  # constant padding outside the reconstruction
+    inside = None if outside is None else ~outside
+    if outside is not None and grey_range is None:
+        grey_range = field_of_view.inside_range(image, outside)
     img = filters.normalise(image, source, grey_range)
     if cfg.invert:  # dark particles on a bright background
         img = 1.0 - img
+    if outside is not None:
+        img[outside] = float(np.clip(img[inside].min(), 0.0, 1.0))  # pore grey, left out of every histogram
     raw = img
     binary = filters.is_binary(img)
     lap("normalise")
@@ -210,7 +218,7 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
     edge_map = None if (binary or cfg.edge_use != "cut") else filters.edges(img, cfg.edges, cfg.edge_sigma,
                                                                            cfg.edge_low, cfg.edge_high)
     lap("edges")
-    solid, thr, method = filters.threshold(img, cfg.threshold, cfg.classes, cfg.threshold_value)
+    solid, thr, method = filters.threshold(img, cfg.threshold, cfg.classes, cfg.threshold_value, inside)
     if not solid.any() or solid.all():
         raise InputError(f"no particles found: threshold {thr:.3f} leaves "
                          f"{'no' if not solid.any() else 'only'} particle voxels", file=source)
@@ -219,7 +227,8 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
         # auto median on 2D three-phase slices: the particle mask from the unfiltered grey (the 3-voxel
         # median erases the one-voxel pore gaps between touching sections and joins them); the crack
         # cores keep the median image; the median mask stays when the raw histogram is not three-phase
-        raw_solid, raw_thr, raw_method = filters.threshold(raw, cfg.threshold, cfg.classes, cfg.threshold_value)
+        raw_solid, raw_thr, raw_method = filters.threshold(raw, cfg.threshold, cfg.classes, cfg.threshold_value,
+                                                           inside)
         if raw_method == "phases3":
             solid, thr = raw_solid, raw_thr
     if img.ndim == 3 and method == "phases3" and cfg.threshold == "auto":
@@ -227,7 +236,7 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
         # binder; filters.local_midpoint_solid), so blurred binder in the necks stays out (251x256x256 phantom:
         # real merges 5.0 -> 2.9 %, F1 0.931 -> 0.945 vs the Otsu mask; the brightest-class mask, grown into
         # binder that lies near void, splits particles: F1 0.80); the three grey levels also type the cracks
-        levels = filters.three_phase_levels(img)
+        levels = filters.three_phase_levels(img, inside)
         if levels is not None:
             solid = filters.local_midpoint_solid(img, levels)
     lap("threshold")
@@ -241,7 +250,7 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
     close_radius = cfg.close_radius if cfg.close_radius is not None else (
         (0 if grey2d else 1) if brightest_class_3d else 2)
     filled = segment.fill_particles(solid, close_radius, bound, cfg.thin_hole_ratio or None)
-    levels2d = filters.three_phase_levels(img) if (bound is not None and cfg.pore_core_ratio > 0) else None
+    levels2d = filters.three_phase_levels(img, inside) if (bound is not None and cfg.pore_core_ratio > 0) else None
     if levels2d is not None:
         # binder-grey holes deep in a blob whose opening keeps the local distance maximum: junction pores
         filled = holes.reopen_junction_pores(solid, filled, img, levels2d["void"], levels2d["fine"],
@@ -260,6 +269,8 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
     lap("watershed")
     env = segment.particle_envelopes(labels, solid, cfg.envelope_radius, cfg.min_voxels)
     del labels, filled
+    if outside is not None:  # envelopes closed across the edge of the field of view
+        env.labels[outside], env.void[outside] = 0, False
     r_vox = cfg.min_radius_um / voxel_size_um
     min_vox = max(cfg.min_voxels, int(np.ceil((4 / 3 if img.ndim == 3 else 1.0) * np.pi * r_vox**img.ndim)))
     env.labels, fragment_labels = segment.split_fragments(env.labels, min_vox)
@@ -271,8 +282,10 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
     table = measure.measure_particles(env.labels, env.void, voxel_size_um, cfg.sphericity)
     fragments = measure.measure_particles(fragment_labels, env.void, voxel_size_um, sphericity=False)
     env.void &= env.labels > 0
+    if outside is not None:  # cut by the edge of the field of view
+        table["touches_border"] |= np.isin(table["id"], field_of_view.touching(env.labels, outside))
     open_mask, fine_mask, levels = cracks.add_crack_columns(table, env.labels, env.void, img, raw, solid, binary,
-                                                            cfg.crack_estimator, cfg.shell_vox)
+                                                            cfg.crack_estimator, cfg.shell_vox, inside)
     del raw
     lap("measure")
     shape = env.labels.shape
@@ -282,7 +295,8 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
                        voxel_size_um=float(voxel_size_um), extent_um=extent, threshold=thr,
                        threshold_method=method, binary_input=binary, timings=timings,
                        fragments=fragments, fragment_labels=fragment_labels, open_crack=open_mask,
-                       fine_crack=fine_mask, crack_levels=levels, min_particle_voxels=min_vox)
+                       fine_crack=fine_mask, crack_levels=levels, min_particle_voxels=min_vox,
+                       outside_fraction=0.0 if outside is None else float(outside.mean()))
     analyse(seg, cfg)
     lap("analyse")
     log.info("%d particles segmented (%s threshold %.3f)", len(table["id"]), method, thr)
