@@ -31,7 +31,7 @@ MAX_VALUES = 3
 _SAMPLE = 2_000_000
 
 
-def outside_mask(image: np.ndarray, source: str | None = None) -> np.ndarray | None:
+def outside_mask(image: np.ndarray, source: str | None = None, announce: bool = True) -> np.ndarray | None:
     """Boolean mask of the constant padding outside the field of view, or None when there is none
     (binary and two-level images never have one). Up to :data:`MAX_VALUES` padding values are found
     (a registered slice padded with its fill value, then framed with zeros)."""
@@ -50,8 +50,9 @@ def outside_mask(image: np.ndarray, source: str | None = None) -> np.ndarray | N
         if region is None:
             break
         outside |= region
-        log.info("%s: %.1f %% of the image is constant padding (grey %s) outside the field of view: left out",
-                 source or "image", 100 * float(region.mean()), f"{float(value):g}")
+        say = log.info if announce else log.debug
+        say("%s: %.1f %% of the image is constant padding (grey %s) outside the field of view: left out",
+            source or "image", 100 * float(region.mean()), f"{float(value):g}")
     return outside if outside.any() else None
 
 
@@ -80,6 +81,19 @@ def inside_range(image: np.ndarray, outside: np.ndarray) -> tuple[float, float]:
     """Smallest and largest grey inside the field of view."""
     inside = np.asarray(image)[~outside]
     return float(inside.min()), float(inside.max())
+
+
+def inside_range_of_slabs(image: np.ndarray, slabs: list[tuple[int, int]]) -> tuple[float, float]:
+    """Smallest and largest grey inside the field of view of a volume segmented in z slabs
+    (``slabs``: (start, stop) of each), the padding found slab by slab as the segmentation does."""
+    lo, hi = np.inf, -np.inf
+    for s0, s1 in slabs:
+        block = np.asarray(image[s0:s1])
+        outside = outside_mask(block, announce=False)
+        values = block if outside is None else block[~outside]
+        if values.size:
+            lo, hi = min(lo, float(values.min())), max(hi, float(values.max()))
+    return lo, hi
 
 
 def touching(labels: np.ndarray, outside: np.ndarray) -> np.ndarray:

@@ -164,12 +164,17 @@ class Segmentation:
     fine_crack: np.ndarray | None = None
     crack_levels: dict[str, float] | None = None
     min_particle_voxels: int = 0
-    #: share of the image that is constant padding outside the field of view (field_of_view.py)
-    outside_fraction: float = 0.0
+    #: constant padding outside the field of view (field_of_view.py), None where there is none
+    outside: np.ndarray | None = None
 
     @property
     def ndim(self) -> int:
         return self.labels.ndim
+
+    @property
+    def outside_fraction(self) -> float:
+        """Share of the image outside the field of view."""
+        return 0.0 if self.outside is None else float(self.outside.mean())
 
 
 def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig | None = None,
@@ -296,7 +301,7 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
                        threshold_method=method, binary_input=binary, timings=timings,
                        fragments=fragments, fragment_labels=fragment_labels, open_crack=open_mask,
                        fine_crack=fine_mask, crack_levels=levels, min_particle_voxels=min_vox,
-                       outside_fraction=0.0 if outside is None else float(outside.mean()))
+                       outside=outside)
     analyse(seg, cfg)
     lap("analyse")
     log.info("%d particles segmented (%s threshold %.3f)", len(table["id"]), method, thr)
