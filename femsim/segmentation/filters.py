@@ -63,7 +63,27 @@ def normalise(image: np.ndarray, source: str | None = None, grey_range: tuple[fl
     out = img.astype(np.float32, copy=True)
     out -= lo
     out *= 1.0 / (hi - lo)
+    if grey_range is not None:  # a range narrower than the image (outliers, a block's range): clip
+        np.clip(out, 0.0, 1.0, out=out)
     return out
+
+
+#: quantiles of the grey values that bound the data when extreme outliers are present
+OUTLIER_QUANTILES = (1e-4, 1 - 1e-4)
+
+
+def grey_range(sample: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+    """The grey values to map to 0 and 1: the extremes ``lo``, ``hi`` of the image, except an extreme
+    that lies farther from the :data:`OUTLIER_QUANTILES` of ``sample`` than their whole span (a
+    saturated or dead voxel of a float or 16-bit reconstruction: mapped to 0..1 it would leave the
+    data a few per cent of the range); the grey beyond is clipped by :func:`normalise`."""
+    if sample.size == 0 or sample.dtype == bool:
+        return lo, hi
+    q_lo, q_hi = (float(q) for q in np.quantile(sample, OUTLIER_QUANTILES))
+    span = q_hi - q_lo
+    if not span > 0:
+        return lo, hi
+    return (q_lo if q_lo - lo > span else lo), (q_hi if hi - q_hi > span else hi)
 
 
 def median(image: np.ndarray, size: int = 3) -> np.ndarray:
@@ -110,7 +130,7 @@ def edges(image: np.ndarray, mode: str = "canny2d", sigma: float = 1.0, low_quan
     return filters.apply_hysteresis_threshold(grad, lo, hi)
 
 
-def _sample(image: np.ndarray, inside: np.ndarray | None = None) -> np.ndarray:
+def histogram_sample(image: np.ndarray, inside: np.ndarray | None = None) -> np.ndarray:
     """Every k-th voxel for the histogram statistics (``inside``: only those of the field of view)."""
     step = max(1, image.size // _HIST_SAMPLE)
     sample = image.ravel()[::step]
@@ -129,7 +149,7 @@ def three_phase_levels(image: np.ndarray, inside: np.ndarray | None = None) -> d
     from scipy import ndimage
     from skimage import filters
 
-    sample = _sample(image, inside)
+    sample = histogram_sample(image, inside)
     try:
         t1, t2 = (float(t) for t in filters.threshold_multiotsu(sample, classes=3))
     except ValueError:
@@ -175,7 +195,7 @@ def threshold(image: np.ndarray, method: str = "auto", classes: int = 3, value: 
         return image > 0.5, 0.5, "binary"
     from skimage import filters
 
-    sample = _sample(image, inside)
+    sample = histogram_sample(image, inside)
     if method in ("auto", "phases3") and float(image.max()) > float(image.min()):
         levels = three_phase_levels(image, inside)
         if levels is not None:

@@ -159,7 +159,10 @@ def crack_fraction_unmixed(labels: np.ndarray, void: np.ndarray, raw: np.ndarray
             np.bincount(labels.ravel(), minlength=n + 1)[1:], 1)
     p, b = float(np.median(sample_p)), float(np.median(sample_b))
     if not p > b:
-        raise ValueError("particle grey level not above background")
+        from femsim.errors import InputError
+
+        raise InputError(f"the particle grey ({p:.3g}) is not above the background's ({b:.3g}) after "
+                         "thresholding: are the particles dark (--invert)?")
     content = np.where(interior, (p - raw) / (p - b), 0.0)
     flat = labels.ravel()
     inner = np.bincount(flat, weights=content.ravel(), minlength=n + 1)[1:]

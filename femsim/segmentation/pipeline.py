@@ -2,7 +2,10 @@
 
 Stages and defaults (every one configurable through :class:`SegmentConfig` / ``femsim segment``):
 
-1. normalise grey levels to [0, 1] (``invert``: for dark particles on a bright background);
+1. normalise grey levels to [0, 1] (``invert``: for dark particles on a bright background): the
+   range is the image's inside its field of view (constant padding outside it is left out of every
+   histogram, :mod:`femsim.segmentation.field_of_view`), far outliers clipped
+   (:func:`femsim.segmentation.filters.grey_range`);
 2. median filter, 3 voxels (skipped for already-binary input; by default the particle mask of 2D three-phase
    slices is thresholded on the unfiltered grey, see 5);
 3. edges: Canny per z slice (σ 1 voxel, hysteresis at the 80th/90th gradient percentiles), computed
@@ -186,7 +189,8 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
         voxel_size_um: voxel edge (µm).
         config: stage settings (defaults above).
         source: file name for error messages.
-        grey_range: grey values mapped to 0 and 1 (default: the image's min and max).
+        grey_range: grey values mapped to 0 and 1 (default: the image's min and max inside the field of
+            view, far outliers left out: :func:`femsim.segmentation.filters.grey_range`).
 
     Raises:
         InputError: constant image, no particle found, bad settings.
@@ -206,8 +210,10 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
 
     outside = field_of_view.outside_mask(image, source)  # constant padding outside the reconstruction
     inside = None if outside is None else ~outside
-    if outside is not None and grey_range is None:
-        grey_range = field_of_view.inside_range(image, outside)
+    if grey_range is None:  # the image's extremes inside the field of view, far outliers left out
+        lo, hi = (float(image.min()), float(image.max())) if outside is None else \
+            field_of_view.inside_range(image, outside)
+        grey_range = filters.grey_range(filters.histogram_sample(image, inside), lo, hi)
     img = filters.normalise(image, source, grey_range)
     if cfg.invert:  # dark particles on a bright background
         img = 1.0 - img
