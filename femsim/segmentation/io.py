@@ -10,8 +10,9 @@ Supported inputs (the format is chosen from the path):
 Arrays are (z, y, x) for volumes and (y, x) for slices; voxels are assumed cubic. Length-1 axes
 are dropped (a slice stored as (1, y, x) is a slice; ``--crop`` names the axes that remain), and a
 colour TIFF (RGB/RGBA, grey + alpha; pages or slices) is read as grey: its first channel when the
-colour channels are equal, else its luma (a chemical map in colour is refused)
-(:mod:`femsim.segmentation.image_axes`). The voxel size
+colour channels are equal, else its luma (a chemical map in colour is refused); NaN / infinite
+voxels of a float image (a reconstruction's mask) are read as its smallest grey
+(:mod:`femsim.segmentation.image_layout`). The voxel size
 (µm) comes from the command line when given, otherwise from metadata: ImageJ ``spacing``/``unit``
 and the TIFF resolution tags, an HDF5 attribute ``voxel_size_um`` / ``element_size_um``, or an
 ``.npz`` key ``voxel_size_um``.
@@ -34,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from femsim.errors import InputError
-from femsim.segmentation.image_axes import colour_to_grey, squeezed_index
+from femsim.segmentation.image_layout import colour_to_grey, fill_non_finite, squeezed_index
 
 log = logging.getLogger(__name__)
 
@@ -341,8 +342,9 @@ def read_image(path: str | os.PathLike, voxel_size_um: float | None = None, data
         crop: ``"z0:z1,y0:y1,x0:x1"`` (full-resolution voxels) or a tuple of slices.
         downsample: integer block-averaging factor applied after cropping (voxel size scales by it).
         max_memory_gb: memory budget for the segmentation (default 80 % of available memory).
-        colour: a colour TIFF whose channels differ is read as its luma (else refused; a grey image
-            saved as RGB is read as grey either way).
+        colour: a colour TIFF whose channels differ is read as its luma, and NaN / infinite voxels as
+            the smallest grey (else both refused, as for a chemical map; a grey image saved as RGB is
+            read as grey either way).
 
     Raises:
         InputError: missing/corrupt file, unsupported dtype or shape, empty image, bad voxel size,
@@ -384,6 +386,6 @@ def read_image(path: str | os.PathLike, voxel_size_um: float | None = None, data
         raise InputError(f"voxel size {voxel_size_um!r} µm: must be a positive number", file=text)
     offset = tuple(max(int(s.start or 0), 0) for s in crop) if crop else (0,) * data.ndim
     data = _downsample(data, downsample)
-    if data.dtype.kind == "f" and not np.all(np.isfinite(data)):
-        raise InputError("the image contains NaN or infinite values", file=text)
+    if data.dtype.kind == "f":
+        data = fill_non_finite(data, text, colour)
     return Volume(data=data, voxel_size_um=float(voxel_size_um) * downsample, source=text, offset_vox=offset)

@@ -142,6 +142,26 @@ def test_colour_tiff_reads_as_grey(tmp_path, vol8):
     np.testing.assert_array_equal(vol.data, vol8[:3])
 
 
+def test_nan_outside_the_field_of_view(tmp_path, vol8):
+    """NaN voxels of a float reconstruction (its mask outside the field of view) read as the smallest
+    grey, which the segmentation finds as padding; a chemical map with NaN and an all-NaN image are
+    refused."""
+    from femsim.segmentation import field_of_view
+
+    img = (vol8[1].astype(np.float32) + 10.0) / 300.0
+    img[:, :8] = np.nan
+    np.save(tmp_path / "nan.npy", img)
+    vol = io.read_image(tmp_path / "nan.npy", voxel_size_um=0.1)
+    assert np.isfinite(vol.data).all() and np.all(vol.data[:, :8] == np.nanmin(img))
+    mask = field_of_view.outside_mask(vol.data)
+    assert mask is not None and mask[:, :8].all()
+    with pytest.raises(InputError, match="NaN or infinite values"):
+        io.read_image(tmp_path / "nan.npy", voxel_size_um=0.1, colour=False)  # as a chemical map
+    np.save(tmp_path / "all.npy", np.full((6, 6), np.nan, dtype=np.float32))
+    with pytest.raises(InputError, match="NaN or infinite values only"):
+        io.read_image(tmp_path / "all.npy", voxel_size_um=0.1)
+
+
 def test_too_large_refused_with_hint(tmp_path, vol8):
     np.save(tmp_path / "v.npy", vol8)
     with pytest.raises(InputError) as err:
@@ -180,7 +200,7 @@ def test_bad_files(tmp_path, vol8, case):
     (np.zeros((4, 4, 4), dtype=np.complex64), "unsupported voxel type"),
     (np.zeros((0, 8, 8), dtype=np.uint8), "empty"),
     (np.zeros((2, 3, 4, 5), dtype=np.uint8), "2D slice or a 3D volume"),
-    (np.full((4, 4, 4), np.nan, dtype=np.float32), "NaN"),
+    (np.full((4, 4, 4), np.nan, dtype=np.float32), "NaN or infinite values only"),
 ])
 def test_bad_arrays(tmp_path, array, match):
     np.save(tmp_path / "a.npy", array)

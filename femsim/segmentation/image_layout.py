@@ -1,10 +1,12 @@
-"""The axes of an image array as read: length-1 axes and colour samples.
+"""The layout of an image array as read: length-1 axes, colour samples, non-finite voxels.
 
 A single slice is often stored as a volume of one slice ((1, ny, nx): HDF5 reconstructions, NumPy
 stacks), and a grey tomogram is often saved as colour (ImageJ's "RGB Color", a screenshot): read as
 they are, the first is segmented as a 3D volume one voxel thick and the second as a volume of three
 slices, both silently wrong. :func:`squeezed_index` drops the length-1 axes (the crop is given on the
-axes that remain), :func:`colour_to_grey` turns the samples of a pixel into one grey value.
+axes that remain), :func:`colour_to_grey` turns the samples of a pixel into one grey value, and
+:func:`fill_non_finite` gives NaN voxels (a float reconstruction masked outside its field of view)
+a grey that the field-of-view rule then finds as padding.
 """
 
 from __future__ import annotations
@@ -50,3 +52,20 @@ def colour_to_grey(data: np.ndarray, source: str, announce: bool = True, luma: b
         log.warning("%s: colour image: segmented on its luma (0.299 R + 0.587 G + 0.114 B)", source)
     weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
     return np.tensordot(colour.astype(np.float32), weights, axes=([-1], [0]))
+
+
+def fill_non_finite(data: np.ndarray, source: str, fill: bool) -> np.ndarray:
+    """``data`` with its NaN / infinite voxels (a float reconstruction's mask outside the field of
+    view) set to its smallest finite grey, which the segmentation then finds as padding
+    (:mod:`femsim.segmentation.field_of_view`); an InputError when ``fill`` is off (a chemical map)
+    or nothing is finite."""
+    finite = np.isfinite(data)
+    if finite.all():
+        return data
+    if not fill or not finite.any():
+        raise InputError("the image contains NaN or infinite values" + ("" if finite.any() else " only"),
+                         file=source)
+    low = float(data[finite].min())
+    log.warning("%s: %d NaN or infinite voxels (%.2f %%) read as its smallest grey %g", source,
+                int(finite.size - np.count_nonzero(finite)), 100 * (1 - finite.mean()), low)
+    return np.where(finite, data, np.asarray(low, dtype=data.dtype))
