@@ -90,8 +90,21 @@ def _data_lines(text: str) -> list[tuple[int, str]]:
     return out
 
 
+def _decimal_point(text: str) -> str:
+    """``text`` with a decimal comma made a point where that makes it a number ('0,05' → '0.05')."""
+    if "," not in text:
+        return text
+    try:
+        float(text.replace(",", "."))
+    except ValueError:
+        return text
+    return text.replace(",", ".")
+
+
 def read_particle_table(path: str | Path) -> ParticleTable:
-    """Read and check a particle table CSV (µm). Lines starting with ``#`` are comments.
+    """Read and check a particle table CSV (µm). Lines starting with ``#`` are comments; the values
+    are comma-separated, or semicolon / tab separated where the header has no comma (with semicolons
+    the numbers may have decimal commas).
 
     Raises:
         InputError: naming the file and the row for the first problem found.
@@ -109,7 +122,11 @@ def read_particle_table(path: str | Path) -> ParticleTable:
     lines = _data_lines(text)
     if not lines:
         raise InputError("particle table is empty (no header)", file=file)
-    rows = list(csv.reader([line for _, line in lines]))
+    first = lines[0][1]
+    # comma-separated; a header without commas but with semicolons or tabs sets that separator (a
+    # spreadsheet's export in a decimal-comma locale: with ';' the numbers may have decimal commas)
+    delimiter = next((d for d in (";", "\t") if "," not in first and d in first), ",")
+    rows = list(csv.reader([line for _, line in lines], delimiter=delimiter))
     header = [h.strip() for h in rows[0]]
     lower = [h.lower() for h in header]
     missing = [c for c in REQUIRED if c not in lower]
@@ -153,16 +170,19 @@ def read_particle_table(path: str | Path) -> ParticleTable:
         for k, name in enumerate(("x", "y", "z", "radius")):
             raw = row[col[name]].strip()
             try:
-                value = float(raw)
+                value = float(raw.replace(",", ".") if delimiter == ";" else raw)  # decimal commas with ;
             except ValueError:
-                raise InputError(f"{where} (id {pid}): {name} must be a number, got {raw!r}", file=file) from None
+                hint = " (a decimal comma? write 2.5, not 2,5)" if "," in raw else ""
+                raise InputError(f"{where} (id {pid}): {name} must be a number, got {raw!r}{hint}",
+                                 file=file) from None
             if not math.isfinite(value):
                 raise InputError(f"{where} (id {pid}): {name} must be finite, got {raw!r}", file=file)
             values[i, k] = value
         if values[i, 3] <= 0:
             raise InputError(f"{where} (id {pid}): radius must be > 0, got {row[col['radius']].strip()}", file=file)
         for name in extra_names:
-            extra[name].append(row[header.index(name)].strip())
+            extra[name].append(_decimal_point(row[header.index(name)].strip()) if delimiter == ";"
+                               else row[header.index(name)].strip())
     table = ParticleTable(ids, values[:, :3].copy(), values[:, 3].copy(), extra, path)
     _LOG.debug("read %d particles from %s", n, path)
     return table
