@@ -170,7 +170,7 @@ def read_particle_table(path: str | Path) -> ParticleTable:
         for k, name in enumerate(("x", "y", "z", "radius")):
             raw = row[col[name]].strip()
             try:
-                value = float(raw.replace(",", ".") if delimiter == ";" else raw)  # decimal commas with ;
+                value = float(_decimal_point(raw) if delimiter == ";" else raw)
             except ValueError:
                 hint = " (a decimal comma? write 2.5, not 2,5)" if "," in raw else ""
                 raise InputError(f"{where} (id {pid}): {name} must be a number, got {raw!r}{hint}",
@@ -181,8 +181,8 @@ def read_particle_table(path: str | Path) -> ParticleTable:
         if values[i, 3] <= 0:
             raise InputError(f"{where} (id {pid}): radius must be > 0, got {row[col['radius']].strip()}", file=file)
         for name in extra_names:
-            extra[name].append(_decimal_point(row[header.index(name)].strip()) if delimiter == ";"
-                               else row[header.index(name)].strip())
+            text = row[header.index(name)].strip()
+            extra[name].append(_decimal_point(text) if delimiter == ";" else text)
     table = ParticleTable(ids, values[:, :3].copy(), values[:, 3].copy(), extra, path)
     _LOG.debug("read %d particles from %s", n, path)
     return table

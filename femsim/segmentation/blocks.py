@@ -71,7 +71,7 @@ def segment_blocks(image: np.ndarray, voxel_size_um: float, cfg: pipeline.Segmen
     plan = slab_plan(nz, ny * nx, budget_bytes, overlap_vox)
     log.info("segmenting %s in %d z slabs (cores of %d slices, overlap %d)", source, len(plan),
              plan[0][2] - plan[0][1], overlap_vox)
-    grey = field_of_view.inside_range_of_slabs(image, [(s0, s1) for s0, _, _, s1 in plan])  # padding left out
+    grey = field_of_view.grey_range_of_slabs(image, [(s0, s1) for s0, _, _, s1 in plan])  # padding left out
     filters.normalise(image[:1], source, grey)  # constant-image check on the whole range
     h = float(voxel_size_um)
     labels = np.zeros(image.shape, dtype=np.int32)

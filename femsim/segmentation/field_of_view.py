@@ -77,31 +77,29 @@ def _padding_of(img: np.ndarray, value: float, outside: np.ndarray) -> np.ndarra
     return region if region.mean() >= MIN_FRACTION else None
 
 
-def inside_range(image: np.ndarray, outside: np.ndarray) -> tuple[float, float]:
-    """Smallest and largest grey inside the field of view."""
-    inside = np.asarray(image)[~outside]
-    return float(inside.min()), float(inside.max())
-
-
-def inside_range_of_slabs(image: np.ndarray, slabs: list[tuple[int, int]]) -> tuple[float, float]:
-    """The grey range (:func:`femsim.segmentation.filters.grey_range`) of a volume segmented in z
-    slabs (``slabs``: (start, stop) of each): extremes inside the field of view, the padding found
-    slab by slab as the segmentation does, far outliers left out."""
+def grey_range(blocks: list[tuple[np.ndarray, np.ndarray | None]]) -> tuple[float, float]:
+    """The grey values a segmentation maps to 0 and 1 (:func:`femsim.segmentation.filters.grey_range`)
+    over ``blocks``: (image or z slab, its padding mask or None) pairs; extremes inside the field of
+    view, far outliers left out."""
     from femsim.segmentation import filters
 
     lo, hi = np.inf, -np.inf
     samples = []
-    step = max(1, image.size // _SAMPLE)
-    for s0, s1 in slabs:
-        block = np.asarray(image[s0:s1])
-        outside = outside_mask(block, announce=False)
-        values = block.ravel() if outside is None else block[~outside]
+    step = max(1, sum(block.size for block, _ in blocks) // _SAMPLE)
+    for block, outside in blocks:
+        values = block if outside is None else block[~outside]
         if values.size:
             lo, hi = min(lo, float(values.min())), max(hi, float(values.max()))
-            samples.append(values[::step])
-    if not samples:
-        return lo, hi
-    return filters.grey_range(np.concatenate(samples), lo, hi)
+            sample = block.ravel()[::step]
+            samples.append(sample if outside is None else sample[~outside.ravel()[::step]])
+    return filters.grey_range(np.concatenate(samples), lo, hi) if samples else (lo, hi)
+
+
+def grey_range_of_slabs(image: np.ndarray, slabs: list[tuple[int, int]]) -> tuple[float, float]:
+    """:func:`grey_range` of a volume segmented in z slabs (``slabs``: (start, stop) of each), the
+    padding found slab by slab as the segmentation does."""
+    return grey_range([(block, outside_mask(block, announce=False))
+                       for block in (np.asarray(image[s0:s1]) for s0, s1 in slabs)])
 
 
 def touching(labels: np.ndarray, outside: np.ndarray) -> np.ndarray:

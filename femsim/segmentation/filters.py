@@ -130,7 +130,7 @@ def edges(image: np.ndarray, mode: str = "canny2d", sigma: float = 1.0, low_quan
     return filters.apply_hysteresis_threshold(grad, lo, hi)
 
 
-def histogram_sample(image: np.ndarray, inside: np.ndarray | None = None) -> np.ndarray:
+def _sample(image: np.ndarray, inside: np.ndarray | None = None) -> np.ndarray:
     """Every k-th voxel for the histogram statistics (``inside``: only those of the field of view)."""
     step = max(1, image.size // _HIST_SAMPLE)
     sample = image.ravel()[::step]
@@ -149,7 +149,7 @@ def three_phase_levels(image: np.ndarray, inside: np.ndarray | None = None) -> d
     from scipy import ndimage
     from skimage import filters
 
-    sample = histogram_sample(image, inside)
+    sample = _sample(image, inside)
     try:
         t1, t2 = (float(t) for t in filters.threshold_multiotsu(sample, classes=3))
     except ValueError:
@@ -195,7 +195,7 @@ def threshold(image: np.ndarray, method: str = "auto", classes: int = 3, value: 
         return image > 0.5, 0.5, "binary"
     from skimage import filters
 
-    sample = histogram_sample(image, inside)
+    sample = _sample(image, inside)
     if method in ("auto", "phases3") and float(image.max()) > float(image.min()):
         levels = three_phase_levels(image, inside)
         if levels is not None:

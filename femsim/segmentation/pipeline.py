@@ -211,9 +211,7 @@ def segment_image(image: np.ndarray, voxel_size_um: float, config: SegmentConfig
     outside = field_of_view.outside_mask(image, source)  # constant padding outside the reconstruction
     inside = None if outside is None else ~outside
     if grey_range is None:  # the image's extremes inside the field of view, far outliers left out
-        lo, hi = (float(image.min()), float(image.max())) if outside is None else \
-            field_of_view.inside_range(image, outside)
-        grey_range = filters.grey_range(filters.histogram_sample(image, inside), lo, hi)
+        grey_range = field_of_view.grey_range([(np.asarray(image), outside)])
     img = filters.normalise(image, source, grey_range)
     if cfg.invert:  # dark particles on a bright background
         img = 1.0 - img

@@ -26,6 +26,26 @@ import math
 from pathlib import Path
 from typing import Any
 
+from femsim.io.columns import CYCLES, STRESS_METRIC_PEAKS, names
+from femsim.segmentation.damage import PROFILE_HEADER
+
+
+def _column(name: str, header: tuple[str, ...] | list[str]) -> str:
+    """``name``, checked against the header that defines it (a renamed column fails at import)."""
+    if name not in header:
+        raise ImportError(f"column {name!r} is not in its file's header {tuple(header)}")
+    return name
+
+
+_CYCLES_HEADER = names(CYCLES)
+CYCLE = _column("cycle", _CYCLES_HEADER)
+DISCHARGE = _column("discharge_capacity_mAh_cm2", _CYCLES_HEADER)
+EFFICIENCY = _column("coulombic_efficiency", _CYCLES_HEADER)
+#: cycles.csv's per-cycle peak of a stress metric (femsim.io.cycles.cycle_rows: ``peak_<metric>``)
+PEAK_SURFACE = "peak_" + _column("sigma_1_surface_p95_Pa", list(STRESS_METRIC_PEAKS))
+DEPTH_MIN = _column("depth_min_um", PROFILE_HEADER)
+N_PARTICLES = _column("n_particles", PROFILE_HEADER)
+SEVERE = _column("fraction_severe", PROFILE_HEADER)
 #: the columns, in table order
 CYCLE_KEYS = ("cycles_completed", "discharge_capacity_first_mAh_cm2", "discharge_capacity_last_mAh_cm2",
               "capacity_retention", "coulombic_efficiency_mean", "coulombic_efficiency_last",
@@ -54,25 +74,25 @@ def _cycles(folder: Path) -> dict[str, Any]:
     if not rows:
         return {}
     first, last = rows[0], rows[-1]
-    q_first, q_last = _number(first, "discharge_capacity_mAh_cm2"), _number(last, "discharge_capacity_mAh_cm2")
-    ce = [v for v in (_number(r, "coulombic_efficiency") for r in rows) if v is not None]
+    q_first, q_last = _number(first, DISCHARGE), _number(last, DISCHARGE)
+    ce = [v for v in (_number(r, EFFICIENCY) for r in rows) if v is not None]
     return {"cycles_completed": len(rows), "discharge_capacity_first_mAh_cm2": q_first,
             "discharge_capacity_last_mAh_cm2": q_last,
             "capacity_retention": q_last / q_first if q_first and q_last is not None else None,
             "coulombic_efficiency_mean": sum(ce) / len(ce) if ce else None,
-            "coulombic_efficiency_last": _number(last, "coulombic_efficiency"),
-            "peak_sigma_1_surface_p95_last_cycle_Pa": _number(last, "peak_sigma_1_surface_p95_Pa")}
+            "coulombic_efficiency_last": _number(last, EFFICIENCY),
+            "peak_sigma_1_surface_p95_last_cycle_Pa": _number(last, PEAK_SURFACE)}
 
 
 def _damage(folder: Path) -> dict[str, Any]:
     rows = _rows(folder / "damage_profile.csv")
-    cycles = [c for c in (_number(r, "cycle") for r in rows) if c is not None]
+    cycles = [c for c in (_number(r, CYCLE) for r in rows) if c is not None]
     if not cycles:
         return {}
     windows = []
     for r in rows:
-        n, severe, lo = _number(r, "n_particles"), _number(r, "fraction_severe"), _number(r, "depth_min_um")
-        if _number(r, "cycle") == max(cycles) and n and severe is not None and lo is not None:
+        n, severe, lo = _number(r, N_PARTICLES), _number(r, SEVERE), _number(r, DEPTH_MIN)
+        if _number(r, CYCLE) == max(cycles) and n and severe is not None and lo is not None:
             windows.append((lo, n, severe))
     if not windows:
         return {}

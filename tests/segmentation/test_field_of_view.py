@@ -32,7 +32,7 @@ def test_no_padding_found_in_measured_or_binary_images(slice_u16):
     assert field_of_view.outside_mask(slice_u16 > 16000) is None  # a phase map
     clipped = slice_u16.copy()
     clipped[clipped < 4000] = 1000  # clipped pores: constant, but no 9 x 9 block of it at the border
-    assert field_of_view.outside_mask(clipped) is None or field_of_view.outside_mask(clipped).mean() < 0.02
+    assert field_of_view.outside_mask(clipped) is None  # 1.2 % of the voxels at 1000, no 9 x 9 block of it
 
 
 def _identical_interior(plain: pipeline.Segmentation, framed: pipeline.Segmentation, width: int

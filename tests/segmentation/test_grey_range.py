@@ -37,8 +37,8 @@ def test_outlier_voxels_change_nothing(grey):
     spiked[5, 7], spiked[60, 200] = 1e6, -1e6
     found = _segment(spiked)
     assert len(found.table["id"]) == len(plain.table["id"])
-    assert np.count_nonzero((found.labels > 0) != (plain.labels > 0)) <= 1e-3 * grey.size  # 4 of 43,200
-    np.testing.assert_allclose(found.table["crack_fraction"], plain.table["crack_fraction"], atol=2e-3)
+    assert np.count_nonzero((found.labels > 0) != (plain.labels > 0)) <= 8  # 4 of 43,200 measured
+    np.testing.assert_allclose(found.table["crack_fraction"], plain.table["crack_fraction"], atol=1e-4)  # 4.5e-5
     assert list(found.table["damage_class"]) == list(plain.table["damage_class"])
     scaled = np.round((grey - grey.min()) / np.ptp(grey) * 2000 - 1000).astype(np.int16)
     scaled[5, 7], scaled[60, 200] = 32767, -32768
